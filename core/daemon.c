@@ -1,0 +1,301 @@
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "daemon.h"
+#include "error.h"
+#include "instance.h"
+#include "kv.h"
+#include "log.h"
+
+#ifndef DG_PLUGINDIR
+#define DG_PLUGINDIR "/usr/local/lib/duegate/plugins"
+#endif
+
+int dg_daemon_make_loader(const dg_config *cfg, const char *const *extra, size_t n_extra,
+                          dg_loader **out, char *err, size_t len)
+{
+    const char *dirs[64];
+    size_t n = 0;
+    char *envcopy = NULL;
+    const char *env = getenv("DUEGATE_PLUGIN_PATH");
+    int rc;
+    for (size_t i = 0; i < n_extra && n < 60; i++)
+        dirs[n++] = extra[i];
+    for (size_t i = 0; cfg && i < cfg->n_plugin_dirs && n < 60; i++)
+        dirs[n++] = cfg->plugin_dirs[i];
+    if (env && *env && (envcopy = strdup(env)) != NULL) {
+        char *save = NULL;
+        for (char *t = strtok_r(envcopy, ":", &save); t && n < 62; t = strtok_r(NULL, ":", &save))
+            dirs[n++] = t;
+    }
+    dirs[n++] = DG_PLUGINDIR;
+    rc = dg_loader_new(out, dirs, n, err, len);
+    free(envcopy);
+    return rc;
+}
+
+/* Load every enabled instance's plugin and validate its section. */
+static int load_plugins(const dg_config *cfg, dg_loader *ld, char *err, size_t len)
+{
+    for (size_t i = 0; i < cfg->n_instances; i++) {
+        const dg_instance_cfg *ic = &cfg->instances[i];
+        const dg_plugin *p;
+        char perr[768];
+        int rc;
+        if (!ic->enabled)
+            continue;
+        rc = dg_loader_load(ld, ic->plugin, &p, perr, sizeof perr);
+        if (rc) {
+            dg_errf(err, len, "%s:%d: %s.%s.plugin: %s", cfg->path,
+                    dg_json_line_of(cfg->text, ""), ic->kind == DG_PLUGIN_CHANNEL ? "channels"
+                                                                                   : "stores",
+                    ic->name, perr);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int dg_daemon_check_config(const dg_daemon_opts *o, FILE *out)
+{
+    dg_config *cfg = NULL;
+    dg_loader *ld = NULL;
+    char err[1024];
+    size_t n_ch = 0, n_st = 0;
+    int rc = dg_config_load(o->config_path, &cfg, err, sizeof err);
+    if (!rc)
+        rc = dg_daemon_make_loader(cfg, o->plugin_dirs, o->n_plugin_dirs, &ld, err, sizeof err);
+    if (!rc)
+        rc = load_plugins(cfg, ld, err, sizeof err);
+    for (size_t i = 0; !rc && i < cfg->n_instances; i++) {
+        const dg_instance_cfg *ic = &cfg->instances[i];
+        const dg_plugin *p;
+        cJSON *resolved = NULL;
+        char path[128];
+        static const char *const reserved[] = {"plugin", "enabled", NULL};
+        if (!ic->enabled)
+            continue;
+        dg_loader_load(ld, ic->plugin, &p, err, sizeof err);
+        if (p->desc->kind != ic->kind) {
+            dg_errf(err, sizeof err, "%s:%d: %s.%s.plugin: '%s' is not a %s plugin", cfg->path,
+                    dg_json_line_of(cfg->text, ""),
+                    ic->kind == DG_PLUGIN_CHANNEL ? "channels" : "stores", ic->name, ic->plugin,
+                    ic->kind == DG_PLUGIN_CHANNEL ? "channel" : "store");
+            rc = DG_ECONFIG;
+            break;
+        }
+        snprintf(path, sizeof path, "%s.%s", ic->kind == DG_PLUGIN_CHANNEL ? "channels" : "stores",
+                 ic->name);
+        rc = dg_config_apply_schema(cfg, p->desc->config_schema, ic->json, path, reserved,
+                                    &resolved, err, sizeof err);
+        cJSON_Delete(resolved);
+        if (ic->kind == DG_PLUGIN_CHANNEL)
+            n_ch++;
+        else
+            n_st++;
+    }
+    if (rc)
+        fprintf(stderr, "duegate: %s\n", err);
+    else
+        fprintf(out, "%s: configuration OK (%zu channel and %zu store instances)\n",
+                o->config_path, n_ch, n_st);
+    dg_loader_free(ld);
+    dg_config_free(cfg);
+    return rc ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- run */
+
+typedef struct dgd {
+    dg_runtime rt;
+    dg_config *cfg;
+    dg_loader *loader;
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t deadline;
+    int deadline_armed;
+    size_t stopping;
+    int shutting_down;
+    int exit_code;
+} dgd;
+
+/* Until the engine is wired in, order and channel events are logged and
+ * counted so a running daemon shows what its plugins produce. */
+static int log_order(void *ud, dg_instance *inst, const dg_order_event *ev, dg_emit_done_cb done,
+                     void *done_ud)
+{
+    dgd *d = ud;
+    dg_kv kv[] = {{"order", ev->order_id, 0}};
+    (void)done, (void)done_ud;
+    dg_log(DG_LOG_INFO, inst->name, "order_event", kv, 1);
+    dg_metrics_add(d->rt.metrics, "duegate_order_events_total", NULL, 0, 1);
+    return DG_OK;
+}
+
+static int log_channel(void *ud, dg_instance *inst, const dg_channel_event *ev,
+                       dg_emit_done_cb done, void *done_ud)
+{
+    dgd *d = ud;
+    dg_kv kv[] = {{"address", ev->address, DG_KV_PHONE}};
+    (void)done, (void)done_ud;
+    dg_log(DG_LOG_INFO, inst->name, "channel_event", kv, 1);
+    dg_metrics_add(d->rt.metrics, "duegate_channel_events_total", NULL, 0, 1);
+    return DG_OK;
+}
+
+static void on_close_noop(uv_handle_t *h) { (void)h; }
+
+static void finalize(dgd *d)
+{
+    while (d->rt.instances)
+        dg_instance_destroy(d->rt.instances);
+    uv_close((uv_handle_t *)&d->sigint, on_close_noop);
+    uv_close((uv_handle_t *)&d->sigterm, on_close_noop);
+    uv_close((uv_handle_t *)&d->deadline, on_close_noop);
+    dg_clock_free(d->rt.clock);
+    d->rt.clock = NULL;
+}
+
+static void on_instance_stopped(void *ud, dg_instance *inst, const dg_result *res)
+{
+    dgd *d = ud;
+    (void)inst, (void)res;
+    if (d->stopping > 0 && --d->stopping == 0) {
+        uv_timer_stop(&d->deadline);
+        finalize(d);
+    }
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    dgd *d = t->data;
+    for (dg_instance *i = d->rt.instances; i; i = i->next)
+        if (i->state == DG_INST_STOPPING)
+            dg_instance_force_stopped(i); /* calls on_instance_stopped */
+}
+
+static void begin_shutdown(dgd *d, const char *why)
+{
+    if (d->shutting_down)
+        return;
+    d->shutting_down = 1;
+    dg_logf(DG_LOG_INFO, "core", "shutdown_requested", "signal", why, NULL);
+    uv_signal_stop(&d->sigint);
+    uv_signal_stop(&d->sigterm);
+    d->stopping = 1; /* guard while we iterate */
+    for (dg_instance *i = d->rt.instances; i; i = i->next) {
+        if (i->state != DG_INST_STARTED)
+            continue;
+        d->stopping++;
+        if (dg_instance_stop(i, on_instance_stopped, d) != DG_PENDING)
+            d->stopping--;
+    }
+    if (d->stopping > 1)
+        uv_timer_start(&d->deadline, on_deadline, (uint64_t)d->cfg->shutdown_timeout_ms, 0);
+    on_instance_stopped(d, NULL, NULL); /* drop the guard */
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    begin_shutdown(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int dg_daemon_run(const dg_daemon_opts *o)
+{
+    dgd d;
+    char err[1024];
+    int rc;
+    char *dbpath = NULL;
+
+    memset(&d, 0, sizeof d);
+    rc = dg_config_load(o->config_path, &d.cfg, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "duegate: %s\n", err);
+        return 1;
+    }
+    dg_log_set_level(d.cfg->log_level);
+    if (uv_loop_init(&d.loop) != 0 || dg_runtime_init(&d.rt) != 0) {
+        fprintf(stderr, "duegate: cannot initialise the event loop\n");
+        dg_config_free(d.cfg);
+        return 1;
+    }
+    d.rt.loop = &d.loop;
+    d.rt.cfg = d.cfg;
+    d.rt.metrics = dg_metrics_new();
+    d.rt.clock = dg_clock_new(&d.loop, d.cfg->clock_mode, d.cfg->clock_start_ms, d.cfg->clock_rate);
+    d.rt.sink.order = log_order;
+    d.rt.sink.channel = log_channel;
+    d.rt.sink.ud = &d;
+    uv_signal_init(&d.loop, &d.sigint);
+    uv_signal_init(&d.loop, &d.sigterm);
+    uv_timer_init(&d.loop, &d.deadline);
+    d.sigint.data = d.sigterm.data = d.deadline.data = &d;
+
+    rc = (!d.rt.metrics || !d.rt.clock) ? DG_ENOMEM : 0;
+    if (!rc && !(dbpath = dg_config_resolve_path(d.cfg, d.cfg->state_db)))
+        rc = DG_ENOMEM;
+    if (!rc)
+        rc = dg_db_open(dbpath, 0, &d.rt.db, err, sizeof err);
+    if (!rc)
+        rc = dg_kv_init(d.rt.db, err, sizeof err);
+    if (!rc)
+        rc = dg_daemon_make_loader(d.cfg, o->plugin_dirs, o->n_plugin_dirs, &d.loader, err,
+                                   sizeof err);
+    if (!rc)
+        rc = load_plugins(d.cfg, d.loader, err, sizeof err);
+    for (size_t i = 0; !rc && i < d.cfg->n_instances; i++) {
+        const dg_instance_cfg *ic = &d.cfg->instances[i];
+        const dg_plugin *p;
+        dg_instance *inst;
+        if (!ic->enabled)
+            continue;
+        rc = dg_loader_load(d.loader, ic->plugin, &p, err, sizeof err);
+        if (!rc)
+            rc = dg_instance_create(&d.rt, d.cfg, ic, p, &inst, err, sizeof err);
+    }
+    /* Start in configuration order (the list is built in reverse). */
+    for (size_t i = 0; !rc && i < d.cfg->n_instances; i++) {
+        dg_instance *inst = dg_instance_find(&d.rt, d.cfg->instances[i].name);
+        if (inst)
+            rc = dg_instance_start(inst, err, sizeof err);
+    }
+    if (rc) {
+        dg_logf(DG_LOG_ERROR, "core", "startup_failed", "error", err, NULL);
+        fprintf(stderr, "duegate: %s\n", err);
+        d.exit_code = 1;
+        d.shutting_down = 1;
+        finalize(&d);
+    } else {
+        char n[32];
+        snprintf(n, sizeof n, "%zu", d.cfg->n_instances);
+        uv_signal_start(&d.sigint, on_signal, SIGINT);
+        uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+        dg_logf(DG_LOG_INFO, "core", "ready", "instances", n, "config", d.cfg->path, NULL);
+    }
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&d.loop) == UV_EBUSY) {
+        dg_logf(DG_LOG_WARN, "core", "handles_left_open_at_exit", NULL);
+        uv_walk(&d.loop, close_walk, NULL);
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&d.loop);
+    }
+    if (!d.exit_code)
+        dg_logf(DG_LOG_INFO, "core", "stopped", NULL);
+    dg_loader_free(d.loader);
+    dg_db_close(d.rt.db);
+    dg_metrics_free(d.rt.metrics);
+    dg_runtime_cleanup(&d.rt);
+    dg_config_free(d.cfg);
+    free(dbpath);
+    return d.exit_code;
+}
