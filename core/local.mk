@@ -16,6 +16,7 @@ core_libdgcore_la_SOURCES = \
 	core/instance.c core/instance.h \
 	core/host.c \
 	core/host_http.c core/host_http.h \
+	core/message.c core/message.h \
 	core/daemon.c core/daemon.h
 core_libdgcore_la_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) \
 	$(SQLITE_CFLAGS) $(CRYPTO_CFLAGS) $(ICU_CFLAGS)
