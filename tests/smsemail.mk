@@ -11,3 +11,14 @@ tests_plugins_test_sms_SOURCES = tests/plugins/test_sms.c plugins/sms/sms.c \
 	plugins/sms/twilio_sig.c plugins/sms/twilio_sig.h
 tests_plugins_test_sms_CFLAGS = $(SMSEMAIL_TEST_CFLAGS)
 tests_plugins_test_sms_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJSON_LIBS)
+
+SMSEMAIL_TESTS_EMAIL = tests/plugins/test_email
+check_PROGRAMS += $(SMSEMAIL_TESTS_EMAIL)
+TESTS += $(SMSEMAIL_TESTS_EMAIL)
+tests_plugins_test_email_SOURCES = tests/plugins/test_email.c plugins/email/email.c \
+	plugins/email/mime.c plugins/email/mime.h
+tests_plugins_test_email_CFLAGS = $(SMSEMAIL_TEST_CFLAGS)
+tests_plugins_test_email_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJSON_LIBS)
+# The Python e-mail checker runs with the interpreter configure found.
+AM_TESTS_ENVIRONMENT += DG_PYTHON3='$(PYTHON3)'; export DG_PYTHON3;
+EXTRA_DIST += tests/integration/check_mail.py tests/integration/smtp_sink.py
