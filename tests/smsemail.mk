@@ -22,3 +22,19 @@ tests_plugins_test_email_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJS
 # The Python e-mail checker runs with the interpreter configure found.
 AM_TESTS_ENVIRONMENT += DG_PYTHON3='$(PYTHON3)'; export DG_PYTHON3;
 EXTRA_DIST += tests/integration/check_mail.py tests/integration/smtp_sink.py
+
+# The simulator's Twilio persona: a networking-free module (sim/duegate-sim
+# adds the HTTP glue). Built as a convenience library for tests and the sim.
+noinst_LTLIBRARIES += sim/libtwiliosim.la
+sim_libtwiliosim_la_SOURCES = sim/twilio_sim.c sim/twilio_sim.h plugins/sms/twilio_sig.c \
+	plugins/sms/twilio_sig.h
+sim_libtwiliosim_la_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/plugins/sms
+sim_libtwiliosim_la_LIBADD = core/libdgcore.la
+
+SMSEMAIL_TESTS_SIM = tests/plugins/test_twilio_sim
+check_PROGRAMS += $(SMSEMAIL_TESTS_SIM)
+TESTS += $(SMSEMAIL_TESTS_SIM)
+tests_plugins_test_twilio_sim_SOURCES = tests/plugins/test_twilio_sim.c plugins/sms/sms.c
+tests_plugins_test_twilio_sim_CFLAGS = $(SMSEMAIL_TEST_CFLAGS)
+tests_plugins_test_twilio_sim_LDADD = sim/libtwiliosim.la tests/plugins/libfakehost.la \
+	$(TEST_LIBS) $(CJSON_LIBS)
