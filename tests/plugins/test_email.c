@@ -671,6 +671,100 @@ static void test_python_email_package_accepts_it(void **state)
     rmdir(dir);
 }
 
+/* A real SMTP server (aiosmtpd through tests/integration/smtp_sink.py)
+ * receives the plugin's message, sent here by Python's smtplib as a
+ * stand-in for the core's SMTP client (not built yet); the stored copy must
+ * still pass check_mail.py. Skipped when no Python has aiosmtpd. */
+static const char *python_with_aiosmtpd(void)
+{
+    static char found[512];
+    const char *cands[] = {getenv("DG_PYTHON3"), "/usr/bin/python3", "python3", NULL};
+    for (int i = 0; i < 3; i++) {
+        char cmd[600];
+        if (!cands[i] || !*cands[i])
+            continue;
+        snprintf(cmd, sizeof cmd, "%s -c 'import aiosmtpd' >/dev/null 2>&1", cands[i]);
+        if (system(cmd) == 0) {
+            snprintf(found, sizeof found, "%s", cands[i]);
+            return found;
+        }
+    }
+    return NULL;
+}
+
+static void test_message_through_aiosmtpd(void **state)
+{
+    (void)state;
+    const char *src = getenv("DG_TOP_SRCDIR"), *py = python_with_aiosmtpd();
+    char dir[] = "/tmp/dg_sink_XXXXXX", path[512], sink[512], cmd[4096], line[64];
+    int in[2], out[2], port = 0;
+    if (!src || !py) {
+        skip();
+        return;
+    }
+    assert_non_null(mkdtemp(dir));
+    snprintf(sink, sizeof sink, "%s/tests/integration/smtp_sink.py", src);
+    snprintf(path, sizeof path, "%s/out", dir);
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        execlp(py, py, sink, "--dir", path, "--port", "0", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    FILE *po = fdopen(out[0], "r");
+    assert_non_null(po);
+    /* The sink prints its port once it listens. */
+    assert_non_null(fgets(line, sizeof line, po));
+    assert_int_equal(sscanf(line, "PORT %d", &port), 1);
+
+    t x;
+    up(&x, "\"unsubscribe_secret\":\"" SECRET "\"");
+    send_mail(&x, "jose@example.com", "José 中文", SUBJECT, TEXT, HTML);
+    fh_outbound *o = fh_outbound_at(x.h, 0);
+    char sent[512];
+    snprintf(sent, sizeof sent, "%s/sent.eml", dir);
+    assert_int_equal(write_file(sent, o->body, o->body_len), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s -c 'import smtplib,sys; s=smtplib.SMTP(\"127.0.0.1\",%d); "
+             "s.sendmail(sys.argv[1], [sys.argv[2]], open(sys.argv[3],\"rb\").read()); s.quit()' "
+             "'%s' jose@example.com '%s'",
+             py, port, o->mail_from, sent);
+    assert_int_equal(system(cmd), 0);
+    /* smtplib returns after the 250, which the sink sends once the file is complete. */
+    char got[512], want_text[512], want_html[512];
+    snprintf(got, sizeof got, "%s/out/0001.eml", dir);
+    FILE *g = fopen(got, "rb");
+    assert_non_null(g);
+    fclose(g);
+    snprintf(want_text, sizeof want_text, "%s/t.txt", dir);
+    assert_int_equal(write_file(want_text, TEXT, strlen(TEXT)), 0);
+    snprintf(want_html, sizeof want_html, "%s/h.html", dir);
+    assert_int_equal(write_file(want_html, HTML, strlen(HTML)), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s '%s/tests/integration/check_mail.py' '%s' --text-file '%s' --html-file '%s' "
+             "--subject '%s' --to jose@example.com --to-name 'José 中文' "
+             "--unsubscribe-prefix '" PUB UNSUB_PATH "?t='",
+             py, src, got, want_text, want_html, SUBJECT);
+    assert_int_equal(system(cmd), 0);
+    fh_reply(x.h, 0, 250, NULL, NULL, DG_HTTP_OK, -1);
+    down(&x);
+    /* EOF on its stdin stops the sink. */
+    close(in[1]);
+    fclose(po);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -682,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_unsubscribe),
         cmocka_unit_test(test_inbound_webhook),
         cmocka_unit_test(test_python_email_package_accepts_it),
+        cmocka_unit_test(test_message_through_aiosmtpd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
