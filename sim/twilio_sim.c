@@ -47,7 +47,10 @@ struct dg_twsim {
     int fault_n, fault_status, fault_retry;
 };
 
-static char *dupz(const char *s) { return s ? strdup(s) : NULL; }
+static char *dupz(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
 
 static uint64_t rnd(dg_twsim *s) /* xorshift64* */
 {
@@ -100,8 +103,14 @@ void dg_twsim_free(dg_twsim *s)
     free(s);
 }
 
-void dg_twsim_set_now(dg_twsim *s, int64_t ms) { s->now = ms; }
-int64_t dg_twsim_now(const dg_twsim *s) { return s->now; }
+void dg_twsim_set_now(dg_twsim *s, int64_t ms)
+{
+    s->now = ms;
+}
+int64_t dg_twsim_now(const dg_twsim *s)
+{
+    return s->now;
+}
 
 static rule *find_rule(const dg_twsim *s, const char *phone)
 {
@@ -200,8 +209,8 @@ static int queue(dg_twsim *s, int kind, const char *url, int64_t due, const char
             return -1;
         }
     }
-    if (dg__tw_signature(dg_hmac, dg_base64_encode, s->token, url, names, values, n,
-                         p->w.signature, sizeof p->w.signature) != 0 ||
+    if (dg__tw_signature(dg_hmac, dg_base64_encode, s->token, url, names, values, n, p->w.signature,
+                         sizeof p->w.signature) != 0 ||
         !(p->w.url = strdup(url))) {
         dg__tw_buf_free(&body);
         return -1;
@@ -256,11 +265,11 @@ static int queue_inbound(dg_twsim *s, const char *from, const char *to, const ch
     }
     new_sid(s, "SM", sid);
     snprintf(segs, sizeof segs, "%d", dg_twsim_segments(body));
-    const char *kv[] = {"ToCountry", "US",      "SmsMessageSid", sid,   "NumMedia", "0",
-                        "SmsSid",    sid,       "SmsStatus",     "received", "Body", body,
-                        "To",        to ? to : "", "NumSegments", segs, "MessageSid", sid,
-                        "AccountSid", s->sid,   "From",          from,  "ApiVersion", "2010-04-01",
-                        NULL};
+    const char *kv[] = {
+        "ToCountry",   "US",         "SmsMessageSid", sid,    "NumMedia",   "0",    "SmsSid",
+        sid,           "SmsStatus",  "received",      "Body", body,         "To",   to ? to : "",
+        "NumSegments", segs,         "MessageSid",    sid,    "AccountSid", s->sid, "From",
+        from,          "ApiVersion", "2010-04-01",    NULL};
     return queue(s, 2, s->inbound_url, due, kv, 0, NULL);
 }
 
@@ -423,8 +432,7 @@ static int create_message(dg_twsim *s, dg_form *f, dg_twsim_response *out)
                              "The concatenated message body exceeds the 1600 character limit.");
     r = find_rule(s, to);
     if (r && r->opted_out)
-        return respond_error(out, 400, 21610,
-                             "Attempt to send to unsubscribed recipient");
+        return respond_error(out, 400, 21610, "Attempt to send to unsubscribed recipient");
     if (r && r->sync_error)
         return respond_error(out, 400, r->sync_error, "The message cannot be sent to this number.");
     m = realloc(s->msgs, (s->n_msgs + 1) * sizeof *m);
@@ -481,14 +489,44 @@ static int create_message(dg_twsim *s, dg_form *f, dg_twsim_response *out)
     char code[16];
     snprintf(code, sizeof code, "%d", r ? r->async_error : 0);
     int with_code = r && r->async_error && strcmp(final, "delivered") != 0;
-    const char *sent_kv[] = {"SmsSid", m->sid, "SmsStatus", "sent", "MessageStatus", "sent",
-                             "To", m->to, "MessageSid", m->sid, "AccountSid", s->sid,
-                             "From", m->from, "ApiVersion", "2010-04-01",
-                             svc ? "MessagingServiceSid" : NULL, svc, NULL};
-    const char *fin_kv[] = {"SmsSid", m->sid, "SmsStatus", final, "MessageStatus", final,
-                            "To", m->to, "MessageSid", m->sid, "AccountSid", s->sid,
-                            "From", m->from, "ApiVersion", "2010-04-01",
-                            with_code ? "ErrorCode" : NULL, code, NULL};
+    const char *sent_kv[] = {"SmsSid",
+                             m->sid,
+                             "SmsStatus",
+                             "sent",
+                             "MessageStatus",
+                             "sent",
+                             "To",
+                             m->to,
+                             "MessageSid",
+                             m->sid,
+                             "AccountSid",
+                             s->sid,
+                             "From",
+                             m->from,
+                             "ApiVersion",
+                             "2010-04-01",
+                             svc ? "MessagingServiceSid" : NULL,
+                             svc,
+                             NULL};
+    const char *fin_kv[] = {"SmsSid",
+                            m->sid,
+                            "SmsStatus",
+                            final,
+                            "MessageStatus",
+                            final,
+                            "To",
+                            m->to,
+                            "MessageSid",
+                            m->sid,
+                            "AccountSid",
+                            s->sid,
+                            "From",
+                            m->from,
+                            "ApiVersion",
+                            "2010-04-01",
+                            with_code ? "ErrorCode" : NULL,
+                            code,
+                            NULL};
     if (strcmp(final, "failed") != 0 && queue(s, 1, cb, t_sent, sent_kv, idx, "sent") != 0)
         return -1;
     return queue(s, 1, cb, t_final, fin_kv, idx, final);
@@ -553,7 +591,10 @@ int dg_twsim_parse_basic(const char *h, char *user, size_t ucap, char *pass, siz
     return 0;
 }
 
-size_t dg_twsim_n_messages(const dg_twsim *s) { return s->n_msgs; }
+size_t dg_twsim_n_messages(const dg_twsim *s)
+{
+    return s->n_msgs;
+}
 const dg_twsim_message *dg_twsim_message_at(const dg_twsim *s, size_t i)
 {
     return i < s->n_msgs ? &s->msgs[i] : NULL;

@@ -64,8 +64,8 @@ void dg_twsim_fault(dg_twsim *s, int n, int http_status, int retry_after_s);
 
 typedef struct dg_twsim_response {
     int status;
-    char *body;          /* JSON */
-    int retry_after_s;   /* > 0: send a Retry-After header */
+    char *body;        /* JSON */
+    int retry_after_s; /* > 0: send a Retry-After header */
 } dg_twsim_response;
 
 /* Handle one REST request. basic_user/basic_password come from the
@@ -84,7 +84,7 @@ typedef struct dg_twsim_webhook {
     char *body;         /* application/x-www-form-urlencoded */
     char signature[64]; /* X-Twilio-Signature */
     int64_t due_at;
-    int kind;           /* 1 status callback, 2 inbound message */
+    int kind; /* 1 status callback, 2 inbound message */
 } dg_twsim_webhook;
 
 /* Due time of the earliest queued webhook, or -1. */

@@ -93,7 +93,9 @@ static int unhex(const char *in, size_t n, char *out, size_t cap)
         int v = 0;
         for (int j = 0; j < 2; j++) {
             char c = (char)tolower((unsigned char)in[i + j]);
-            v = v * 16 + (c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -999);
+            v = v * 16 + (c >= '0' && c <= '9'   ? c - '0'
+                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                                 : -999);
         }
         if (v <= 0 || v > 255)
             return -1;
@@ -116,8 +118,7 @@ static int make_token(em *e, const char *addr, char *out, size_t cap)
     size_t n = strlen(addr);
     if (2 * n + 1 + 32 + 1 > cap)
         return DG_EINVAL;
-    if (e->host->hmac(DG_HMAC_SHA256, e->secret, strlen(e->secret), addr, n, mac, sizeof mac) !=
-        32)
+    if (e->host->hmac(DG_HMAC_SHA256, e->secret, strlen(e->secret), addr, n, mac, sizeof mac) != 32)
         return DG_EINVAL;
     hex((const unsigned char *)addr, n, out);
     out[2 * n] = '.';
@@ -351,12 +352,23 @@ static void html_escape(dg__mbuf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': dg__mbuf_str(b, "&amp;"); break;
-        case '<': dg__mbuf_str(b, "&lt;"); break;
-        case '>': dg__mbuf_str(b, "&gt;"); break;
-        case '"': dg__mbuf_str(b, "&quot;"); break;
-        case '\'': dg__mbuf_str(b, "&#39;"); break;
-        default: dg__mbuf_add(b, s, 1);
+        case '&':
+            dg__mbuf_str(b, "&amp;");
+            break;
+        case '<':
+            dg__mbuf_str(b, "&lt;");
+            break;
+        case '>':
+            dg__mbuf_str(b, "&gt;");
+            break;
+        case '"':
+            dg__mbuf_str(b, "&quot;");
+            break;
+        case '\'':
+            dg__mbuf_str(b, "&#39;");
+            break;
+        default:
+            dg__mbuf_add(b, s, 1);
         }
     }
 }
@@ -493,66 +505,6 @@ static void on_unsub_post(void *ud, dg_http_req *req)
     emit_and_answer(e, req, &ev, 0, addr);
 }
 
-/* "Name <a@b>" or "a@b" -> a@b (lowercased) in out. */
-static int extract_address(const char *from, char *out, size_t cap)
-{
-    const char *lt = from ? strrchr(from, '<') : NULL;
-    size_t n;
-    if (!from)
-        return -1;
-    if (lt) {
-        const char *gt = strchr(lt, '>');
-        if (!gt)
-            return -1;
-        from = lt + 1;
-        n = (size_t)(gt - from);
-    } else {
-        while (isspace((unsigned char)*from))
-            from++;
-        n = strlen(from);
-        while (n && isspace((unsigned char)from[n - 1]))
-            n--;
-    }
-    if (n == 0 || n >= cap)
-        return -1;
-    memcpy(out, from, n);
-    out[n] = '\0';
-    lower(out);
-    return dg__mime_addr_ok(out) ? 0 : -1;
-}
-
-/* First non-blank line of s (or s after "Re:" prefixes when subject) is a
- * single opt-out word. */
-static int is_optout(const char *s, int subject)
-{
-    static const char *const words[] = {"STOP", "STOPALL", "UNSUBSCRIBE", "OPTOUT", "OPT-OUT",
-                                        NULL};
-    char w[32];
-    size_t n;
-    if (!s)
-        return 0;
-    while (isspace((unsigned char)*s))
-        s++;
-    while (subject && strncasecmp(s, "re:", 3) == 0) {
-        s += 3;
-        while (isspace((unsigned char)*s))
-            s++;
-    }
-    n = strcspn(s, "\r\n");
-    while (n && isspace((unsigned char)s[n - 1]))
-        n--;
-    if (n == 0 || n >= sizeof w)
-        return 0;
-    memcpy(w, s, n);
-    w[n] = '\0';
-    while (n && (w[n - 1] == '.' || w[n - 1] == '!'))
-        w[--n] = '\0';
-    for (int i = 0; words[i]; i++)
-        if (strcasecmp(w, words[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static void on_inbound(void *ud, dg_http_req *req)
 {
     em *e = ud;
@@ -601,7 +553,7 @@ static void on_inbound(void *ud, dg_http_req *req)
         if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(j, "message_id")))
             mid = v->valuestring;
     }
-    if (extract_address(from, addr, sizeof addr) != 0) {
+    if (dg__mail_extract_address(from, addr, sizeof addr) != 0) {
         respond(e, req, 400, "text/plain", "a valid \"from\" is required");
         goto out;
     }
@@ -609,7 +561,7 @@ static void on_inbound(void *ud, dg_http_req *req)
     ev.address = addr;
     ev.occurred_at = H->now_ms(e->inst);
     ev.provider_message_id = mid;
-    if (is_optout(text, 0) || is_optout(subject, 1)) {
+    if (dg__mail_is_optout(text, 0) || dg__mail_is_optout(subject, 1)) {
         ev.kind = DG_CHEV_OPTED_OUT;
     } else {
         ev.kind = DG_CHEV_REPLIED;
@@ -654,8 +606,8 @@ static int em_create(const dg_host *host, dg_instance *inst, void **self, char *
     e->inbound_secret = cfg_str(e, "inbound_secret", NULL);
     e->timeout_ms = cfg_int(e, "timeout_ms", 0);
     e->tempfail_retry_ms = cfg_int(e, "tempfail_retry_ms", 300000);
-    if (!e->smtp_url || (strncmp(e->smtp_url, "smtp://", 7) != 0 &&
-                         strncmp(e->smtp_url, "smtps://", 8) != 0)) {
+    if (!e->smtp_url ||
+        (strncmp(e->smtp_url, "smtp://", 7) != 0 && strncmp(e->smtp_url, "smtps://", 8) != 0)) {
         snprintf(err, len, "smtp_url must be smtp://host:port or smtps://host:port");
         return DG_ECONFIG;
     }
@@ -768,26 +720,62 @@ static void em_destroy(void *self)
 }
 
 static const dg_config_field em_schema[] = {
-    {"smtp_url", DG_CFG_STRING, DG_CFGF_REQUIRED, NULL,
-     "smtp://host:587 (STARTTLS) or smtps://host:465", 0, 0, {0}},
+    {"smtp_url",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED,
+     NULL,
+     "smtp://host:587 (STARTTLS) or smtps://host:465",
+     0,
+     0,
+     {0}},
     {"username", DG_CFG_STRING, 0, NULL, "SMTP AUTH user (none: no AUTH)", 0, 0, {0}},
     {"password", DG_CFG_STRING, DG_CFGF_SECRET, NULL, "SMTP AUTH password", 0, 0, {0}},
     {"require_tls", DG_CFG_BOOL, 0, "true", "refuse smtp:// without STARTTLS", 0, 0, {0}},
     {"verify_peer", DG_CFG_BOOL, 0, "true", "verify the server certificate", 0, 0, {0}},
-    {"from_address", DG_CFG_STRING, DG_CFGF_REQUIRED, NULL, "sender address (envelope and From)",
-     0, 0, {0}},
+    {"from_address",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED,
+     NULL,
+     "sender address (envelope and From)",
+     0,
+     0,
+     {0}},
     {"from_name", DG_CFG_STRING, 0, NULL, "sender display name", 0, 0, {0}},
     {"reply_to", DG_CFG_STRING, 0, NULL, "Reply-To address", 0, 0, {0}},
-    {"list_unsubscribe", DG_CFG_BOOL, 0, "true", "add RFC 8058 one-click unsubscribe headers", 0,
-     0, {0}},
-    {"unsubscribe_secret", DG_CFG_STRING, DG_CFGF_SECRET, NULL,
-     "key of unsubscribe tokens (default: random, kept in state)", 0, 0, {0}},
+    {"list_unsubscribe",
+     DG_CFG_BOOL,
+     0,
+     "true",
+     "add RFC 8058 one-click unsubscribe headers",
+     0,
+     0,
+     {0}},
+    {"unsubscribe_secret",
+     DG_CFG_STRING,
+     DG_CFGF_SECRET,
+     NULL,
+     "key of unsubscribe tokens (default: random, kept in state)",
+     0,
+     0,
+     {0}},
     {"inbound_enabled", DG_CFG_BOOL, 0, "false", "serve the parsed-mail reply webhook", 0, 0, {0}},
-    {"inbound_secret", DG_CFG_STRING, DG_CFGF_SECRET, NULL,
-     "shared secret of the reply webhook (X-Duegate-Secret header)", 0, 0, {0}},
+    {"inbound_secret",
+     DG_CFG_STRING,
+     DG_CFGF_SECRET,
+     NULL,
+     "shared secret of the reply webhook (X-Duegate-Secret header)",
+     0,
+     0,
+     {0}},
     {"timeout_ms", DG_CFG_INT, 0, "0", "SMTP timeout (0: host default)", 0, 600000, {0}},
-    {"tempfail_retry_ms", DG_CFG_INT, 0, "300000", "retry delay after 4xx / transport errors", 0,
-     86400000, {0}},
+    {"tempfail_retry_ms",
+     DG_CFG_INT,
+     0,
+     "300000",
+     "retry delay after 4xx / transport errors",
+     0,
+     86400000,
+     {0}},
     {NULL, 0, 0, NULL, NULL, 0, 0, {0}}};
 
 static const dg_channel_ops em_ops = {

@@ -1,6 +1,8 @@
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "mime.h"
@@ -27,7 +29,10 @@ void dg__mbuf_add(dg__mbuf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-void dg__mbuf_str(dg__mbuf *b, const char *s) { dg__mbuf_add(b, s, strlen(s)); }
+void dg__mbuf_str(dg__mbuf *b, const char *s)
+{
+    dg__mbuf_add(b, s, strlen(s));
+}
 
 void dg__mbuf_free(dg__mbuf *b)
 {
@@ -315,4 +320,67 @@ int dg__mail_build(const dg__mail *m, dg__mbuf *b)
         dg__mbuf_str(b, "--\r\n");
     }
     return b->oom ? -1 : 0;
+}
+
+/* ------------------------------------------------------ parsing replies */
+
+/* "Name <a@b>" or "a@b" -> a@b (lowercased) in out. */
+int dg__mail_extract_address(const char *from, char *out, size_t cap)
+{
+    const char *lt = from ? strrchr(from, '<') : NULL;
+    size_t n;
+    if (!from)
+        return -1;
+    if (lt) {
+        const char *gt = strchr(lt, '>');
+        if (!gt)
+            return -1;
+        from = lt + 1;
+        n = (size_t)(gt - from);
+    } else {
+        while (isspace((unsigned char)*from))
+            from++;
+        n = strlen(from);
+        while (n && isspace((unsigned char)from[n - 1]))
+            n--;
+    }
+    if (n == 0 || n >= cap)
+        return -1;
+    memcpy(out, from, n);
+    out[n] = '\0';
+    for (char *p = out; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return dg__mime_addr_ok(out) ? 0 : -1;
+}
+
+/* First non-blank line of s (or s after "Re:" prefixes when subject) is a
+ * single opt-out word. */
+int dg__mail_is_optout(const char *s, int subject)
+{
+    static const char *const words[] = {"STOP",   "STOPALL", "UNSUBSCRIBE",
+                                        "OPTOUT", "OPT-OUT", NULL};
+    char w[32];
+    size_t n;
+    if (!s)
+        return 0;
+    while (isspace((unsigned char)*s))
+        s++;
+    while (subject && strncasecmp(s, "re:", 3) == 0) {
+        s += 3;
+        while (isspace((unsigned char)*s))
+            s++;
+    }
+    n = strcspn(s, "\r\n");
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    if (n == 0 || n >= sizeof w)
+        return 0;
+    memcpy(w, s, n);
+    w[n] = '\0';
+    while (n && (w[n - 1] == '.' || w[n - 1] == '!'))
+        w[--n] = '\0';
+    for (int i = 0; words[i]; i++)
+        if (strcasecmp(w, words[i]) == 0)
+            return 1;
+    return 0;
 }

@@ -1,6 +1,7 @@
 /* Building an RFC 5322 / MIME message for the e-mail channel: quoted-
  * printable bodies (RFC 2045, 76-char lines, CRLF), RFC 2047 encoded-words
- * for non-ASCII header text, RFC 5322 dates. Pure functions: no host, no
+ * for non-ASCII header text, RFC 5322 dates; and small helpers to read
+ * replies (sender address, opt-out words). Pure functions: no host, no
  * clock, no randomness (the caller passes the Message-ID, boundary, date).
  * Output buffers are malloc'd; free with dg__mbuf_free. */
 #ifndef DG_EMAIL_MIME_H
@@ -47,7 +48,7 @@ int dg__mime_addr_ok(const char *addr);
 typedef struct dg__mail {
     const char *from_address, *from_name;
     const char *to_address, *to_name;
-    const char *reply_to;        /* NULL: none */
+    const char *reply_to; /* NULL: none */
     const char *subject;
     const char *text;            /* text/plain part (required) */
     const char *html;            /* text/html part; NULL: single text part */
@@ -59,5 +60,14 @@ typedef struct dg__mail {
 
 /* The whole message, CRLF line ends. Returns 0 or -1 (no memory). */
 int dg__mail_build(const dg__mail *m, dg__mbuf *out);
+
+/* "Name <a@b>" or "a@b" -> a@b lowercased into out. 0, or -1 when there is
+ * no usable address. */
+int dg__mail_extract_address(const char *from, char *out, size_t cap);
+
+/* 1 if the first non-blank line of s (for a subject: after any "Re:") is a
+ * single opt-out word: STOP, STOPALL, UNSUBSCRIBE, OPTOUT, OPT-OUT (trailing
+ * '.' or '!' allowed, any case). */
+int dg__mail_is_optout(const char *s, int subject);
 
 #endif

@@ -45,8 +45,8 @@ struct sms {
 
 /* ------------------------------------------------------------ helpers */
 
-static void logkv(sms *s, dg_log_level lvl, const char *ev, const char *k1, const char *v1,
-                  int f1, const char *k2, const char *v2)
+static void logkv(sms *s, dg_log_level lvl, const char *ev, const char *k1, const char *v1, int f1,
+                  const char *k2, const char *v2)
 {
     dg_kv kv[2] = {{k1, v1, f1}, {k2, v2, DG_KV_PLAIN}};
     s->host->log(s->inst, lvl, ev, kv, k1 ? (k2 ? 2 : 1) : 0);
@@ -93,8 +93,8 @@ static void keyword_of(const char *body, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static const char *const kw_stop[] = {"STOP",   "STOPALL", "UNSUBSCRIBE", "CANCEL", "END",
-                                      "QUIT",   "REVOKE",  "OPTOUT",      NULL};
+static const char *const kw_stop[] = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END",
+                                      "QUIT", "REVOKE",  "OPTOUT",      NULL};
 static const char *const kw_start[] = {"START", "YES", "UNSTOP", NULL};
 static const char *const kw_help[] = {"HELP", "INFO", NULL};
 
@@ -298,7 +298,8 @@ static int sms_send(void *self, const dg_outbound_message *m, dg_op op)
     if (!m->text || !m->text[0])
         return fail_now(s, op, DG_EINVAL, DG_ERRC_CONFIG, "no SMS text rendered");
     if (s->max_segments > 0 && m->sms_segments > s->max_segments)
-        return fail_now(s, op, DG_EINVAL, DG_ERRC_CONFIG, "text needs more segments than max_segments");
+        return fail_now(s, op, DG_EINVAL, DG_ERRC_CONFIG,
+                        "text needs more segments than max_segments");
     c = calloc(1, sizeof *c);
     if (!c)
         return DG_ENOMEM;
@@ -575,7 +576,9 @@ static void on_inbound(void *ud, dg_http_req *req)
         ev.dedupe_key = dedupe;
     }
     logkv(s, DG_LOG_INFO, "sms_inbound", "from", from, DG_KV_PHONE, "kind",
-          ev.kind == DG_CHEV_REPLIED ? "reply" : ev.kind == DG_CHEV_OPTED_OUT ? "opt_out" : "opt_in");
+          ev.kind == DG_CHEV_REPLIED     ? "reply"
+          : ev.kind == DG_CHEV_OPTED_OUT ? "opt_out"
+                                         : "opt_in");
     emit_and_answer(s, req, &ev, 1);
 out:
     H->form_free(f);
@@ -674,19 +677,49 @@ static void sms_destroy(void *self)
 
 static const dg_config_field sms_schema[] = {
     {"account_sid", DG_CFG_STRING, DG_CFGF_REQUIRED, NULL, "Twilio Account SID (AC...)", 0, 0, {0}},
-    {"auth_token", DG_CFG_STRING, DG_CFGF_REQUIRED | DG_CFGF_SECRET, NULL,
-     "Auth Token: Basic auth password and webhook signing key", 0, 0, {0}},
-    {"from", DG_CFG_STRING, 0, NULL, "sender number in E.164 (or use messaging_service_sid)", 0,
-     0, {0}},
+    {"auth_token",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED | DG_CFGF_SECRET,
+     NULL,
+     "Auth Token: Basic auth password and webhook signing key",
+     0,
+     0,
+     {0}},
+    {"from",
+     DG_CFG_STRING,
+     0,
+     NULL,
+     "sender number in E.164 (or use messaging_service_sid)",
+     0,
+     0,
+     {0}},
     {"messaging_service_sid", DG_CFG_STRING, 0, NULL, "Messaging Service SID (MG...)", 0, 0, {0}},
     {"api_base", DG_CFG_STRING, 0, "\"https://api.twilio.com\"", "REST API base URL", 0, 0, {0}},
     {"help_text", DG_CFG_STRING, 0, NULL, "answer to HELP/INFO (the store's contact)", 0, 0, {0}},
-    {"max_segments", DG_CFG_INT, 0, "10", "refuse texts longer than this many segments", 1, 100,
+    {"max_segments",
+     DG_CFG_INT,
+     0,
+     "10",
+     "refuse texts longer than this many segments",
+     1,
+     100,
      {0}},
-    {"unreachable_retry_ms", DG_CFG_INT, 0, "1800000", "delay of the one retry after 30003/30008",
-     0, 86400000, {0}},
-    {"rate_limit_retry_ms", DG_CFG_INT, 0, "5000", "backoff after 429 without Retry-After", 0,
-     3600000, {0}},
+    {"unreachable_retry_ms",
+     DG_CFG_INT,
+     0,
+     "1800000",
+     "delay of the one retry after 30003/30008",
+     0,
+     86400000,
+     {0}},
+    {"rate_limit_retry_ms",
+     DG_CFG_INT,
+     0,
+     "5000",
+     "backoff after 429 without Retry-After",
+     0,
+     3600000,
+     {0}},
     {"timeout_ms", DG_CFG_INT, 0, "0", "REST call timeout (0: host default)", 0, 600000, {0}},
     {NULL, 0, 0, NULL, NULL, 0, 0, {0}}};
 

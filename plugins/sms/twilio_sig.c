@@ -22,7 +22,10 @@ int dg__tw_buf_add(dg__tw_buf *b, const char *s, size_t n)
     return 0;
 }
 
-int dg__tw_buf_str(dg__tw_buf *b, const char *s) { return dg__tw_buf_add(b, s, strlen(s)); }
+int dg__tw_buf_str(dg__tw_buf *b, const char *s)
+{
+    return dg__tw_buf_add(b, s, strlen(s));
+}
 
 void dg__tw_buf_free(dg__tw_buf *b)
 {
@@ -67,11 +70,21 @@ int dg__tw_buf_xml(dg__tw_buf *b, const char *s)
     for (; *s; s++) {
         const char *r = NULL;
         switch (*s) {
-        case '&': r = "&amp;"; break;
-        case '<': r = "&lt;"; break;
-        case '>': r = "&gt;"; break;
-        case '"': r = "&quot;"; break;
-        case '\'': r = "&apos;"; break;
+        case '&':
+            r = "&amp;";
+            break;
+        case '<':
+            r = "&lt;";
+            break;
+        case '>':
+            r = "&gt;";
+            break;
+        case '"':
+            r = "&quot;";
+            break;
+        case '\'':
+            r = "&apos;";
+            break;
         }
         if (r ? dg__tw_buf_str(b, r) : dg__tw_buf_add(b, s, 1))
             return DG_ENOMEM;

@@ -9,17 +9,17 @@
 
 #include <duegate/host.h>
 
-typedef int (*dg__tw_hmac_fn)(dg_hmac_alg alg, const void *key, size_t key_len,
-                              const void *data, size_t len, unsigned char *out, size_t cap);
+typedef int (*dg__tw_hmac_fn)(dg_hmac_alg alg, const void *key, size_t key_len, const void *data,
+                              size_t len, unsigned char *out, size_t cap);
 typedef int (*dg__tw_b64_fn)(const void *in, size_t len, char *out, size_t cap);
 
 /* X-Twilio-Signature of a form POST: base64(HMAC-SHA1(token, url + for each
  * param sorted by name then value: name + value)). Values are the decoded
  * ones. Writes the NUL-terminated signature into out (>= 29 bytes).
  * Returns 0, DG_ENOMEM or DG_EINVAL. */
-int dg__tw_signature(dg__tw_hmac_fn hmac, dg__tw_b64_fn b64, const char *token,
-                     const char *url, const char *const *names, const char *const *values,
-                     size_t n, char *out, size_t cap);
+int dg__tw_signature(dg__tw_hmac_fn hmac, dg__tw_b64_fn b64, const char *token, const char *url,
+                     const char *const *names, const char *const *values, size_t n, char *out,
+                     size_t cap);
 
 /* The same URL with the scheme's default port toggled: https://h/x <->
  * https://h:443/x (http and :80 likewise). Returns 0 and writes out, or

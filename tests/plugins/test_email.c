@@ -246,7 +246,8 @@ static void test_rfc2047_headers(void **state)
     assert_string_equal(b.p, "Subject: hi Bcc: victim@example.com\r\n");
     dg__mbuf_free(&b);
     /* Long: several encoded-words, folded, each <= 75, lines <= 78. */
-    const char *longs = "Votre commande « Robe en lin » : il reste un solde à régler 中文中文中文中文";
+    const char *longs =
+        "Votre commande « Robe en lin » : il reste un solde à régler 中文中文中文中文";
     dg__mime_header(&b, "Subject", longs);
     assert_lines_max(b.p, b.len, 78);
     decode_words(b.p, dec, sizeof dec);
@@ -376,12 +377,12 @@ static void test_smtp_reply_classes(void **state)
         dg_transport_error te;
         dg_error_class want;
     } cs[] = {
-        {421, DG_HTTP_OK, DG_ERRC_RETRYABLE},    {450, DG_HTTP_OK, DG_ERRC_RETRYABLE},
-        {451, DG_HTTP_OK, DG_ERRC_RETRYABLE},    {452, DG_HTTP_OK, DG_ERRC_RETRYABLE},
-        {550, DG_HTTP_OK, DG_ERRC_PERMANENT},    {551, DG_HTTP_OK, DG_ERRC_PERMANENT},
-        {553, DG_HTTP_OK, DG_ERRC_PERMANENT},    {554, DG_HTTP_OK, DG_ERRC_PERMANENT},
-        {552, DG_HTTP_OK, DG_ERRC_PERMANENT},    {535, DG_HTTP_OK, DG_ERRC_STOP_SENDER},
-        {530, DG_HTTP_OK, DG_ERRC_STOP_SENDER},  {0, DG_HTTP_ECONNECT, DG_ERRC_RETRYABLE},
+        {421, DG_HTTP_OK, DG_ERRC_RETRYABLE},     {450, DG_HTTP_OK, DG_ERRC_RETRYABLE},
+        {451, DG_HTTP_OK, DG_ERRC_RETRYABLE},     {452, DG_HTTP_OK, DG_ERRC_RETRYABLE},
+        {550, DG_HTTP_OK, DG_ERRC_PERMANENT},     {551, DG_HTTP_OK, DG_ERRC_PERMANENT},
+        {553, DG_HTTP_OK, DG_ERRC_PERMANENT},     {554, DG_HTTP_OK, DG_ERRC_PERMANENT},
+        {552, DG_HTTP_OK, DG_ERRC_PERMANENT},     {535, DG_HTTP_OK, DG_ERRC_STOP_SENDER},
+        {530, DG_HTTP_OK, DG_ERRC_STOP_SENDER},   {0, DG_HTTP_ECONNECT, DG_ERRC_RETRYABLE},
         {0, DG_HTTP_ETIMEOUT, DG_ERRC_RETRYABLE}, {0, DG_HTTP_ETLS, DG_ERRC_RETRYABLE},
         {0, DG_HTTP_EDNS, DG_ERRC_RETRYABLE},
     };
@@ -424,8 +425,7 @@ static void test_config(void **state)
         "{\"smtp_url\":\"http://x\",\"from_address\":\"a@b.c\"}",
         "{\"smtp_url\":\"smtp://x:25\",\"from_address\":\"not an address\"}",
         "{\"smtp_url\":\"smtp://x:25\",\"from_address\":\"a@b.c\",\"inbound_enabled\":true}",
-        "{\"smtp_url\":\"smtp://x:25\",\"from_address\":\"a@b.c\",\"reply_to\":\"<x>\"}",
-        NULL};
+        "{\"smtp_url\":\"smtp://x:25\",\"from_address\":\"a@b.c\",\"reply_to\":\"<x>\"}", NULL};
     for (int i = 0; bad[i]; i++) {
         fh *h = fh_new("mail_main", bad[i]);
         void *self = NULL;
@@ -484,12 +484,15 @@ static void test_unsubscribe(void **state)
     token_of(&x, 1, bobtok, sizeof bobtok);
     snprintf(forged, sizeof forged, "t=%.*s%s", (int)(strchr(bobtok, '.') - bobtok), bobtok,
              strchr(tok, '.'));
-    const char *bad[] = {forged, "t=616e61406578616d706c652e636f6d.00000000000000000000000000000000",
-                         "t=zz", "t=", "", "x=1", NULL};
+    const char *bad[] = {
+        forged, "t=616e61406578616d706c652e636f6d.00000000000000000000000000000000",
+        "t=zz", "t=",
+        "",     "x=1",
+        NULL};
     for (int i = 0; bad[i]; i++) {
-        assert_int_equal(fh_request(x.h, "POST", UNSUB_PATH, bad[i], NULL,
-                                    "List-Unsubscribe=One-Click", 26, &r),
-                         0);
+        assert_int_equal(
+            fh_request(x.h, "POST", UNSUB_PATH, bad[i], NULL, "List-Unsubscribe=One-Click", 26, &r),
+            0);
         assert_int_equal(r.status, 403);
         assert_int_equal(fh_request(x.h, "GET", UNSUB_PATH, bad[i], NULL, "", 0, &r), 0);
         assert_int_equal(r.status, 403);
@@ -497,9 +500,8 @@ static void test_unsubscribe(void **state)
     assert_int_equal(fh_n_events(x.h), 0);
     /* RFC 8058 one-click POST. */
     const char *hdr[] = {"Content-Type", "application/x-www-form-urlencoded", NULL};
-    assert_int_equal(fh_request(x.h, "POST", UNSUB_PATH, query, hdr,
-                                "List-Unsubscribe=One-Click", 26, &r),
-                     0);
+    assert_int_equal(
+        fh_request(x.h, "POST", UNSUB_PATH, query, hdr, "List-Unsubscribe=One-Click", 26, &r), 0);
     assert_int_equal(r.status, 200);
     assert_int_equal(fh_n_events(x.h), 1);
     const cJSON *e = fh_event(x.h, 0);
@@ -516,14 +518,12 @@ static void test_unsubscribe(void **state)
                         "bob@example.com");
     /* Twice is fine (the core deduplicates). */
     fh_set_emit_result(x.h, DG_EEXIST);
-    assert_int_equal(fh_request(x.h, "POST", UNSUB_PATH, query, hdr,
-                                "List-Unsubscribe=One-Click", 26, &r),
-                     0);
+    assert_int_equal(
+        fh_request(x.h, "POST", UNSUB_PATH, query, hdr, "List-Unsubscribe=One-Click", 26, &r), 0);
     assert_int_equal(r.status, 200);
     fh_set_emit_result(x.h, DG_EIO);
-    assert_int_equal(fh_request(x.h, "POST", UNSUB_PATH, query, hdr,
-                                "List-Unsubscribe=One-Click", 26, &r),
-                     0);
+    assert_int_equal(
+        fh_request(x.h, "POST", UNSUB_PATH, query, hdr, "List-Unsubscribe=One-Click", 26, &r), 0);
     assert_int_equal(r.status, 500);
     fh_set_emit_result(x.h, DG_OK);
     fh_reply(x.h, 0, 250, NULL, NULL, DG_HTTP_OK, -1);
@@ -533,9 +533,8 @@ static void test_unsubscribe(void **state)
 
     /* Another instance with another key refuses the token. */
     up(&x, "\"unsubscribe_secret\":\"another-secret-entirely-000000000\"");
-    assert_int_equal(fh_request(x.h, "POST", UNSUB_PATH, query, hdr,
-                                "List-Unsubscribe=One-Click", 26, &r),
-                     0);
+    assert_int_equal(
+        fh_request(x.h, "POST", UNSUB_PATH, query, hdr, "List-Unsubscribe=One-Click", 26, &r), 0);
     assert_int_equal(r.status, 403);
     down(&x);
 }

@@ -80,8 +80,8 @@ static int post_signed(t *x, const char *path, const char *url, const char *cons
     assert_int_equal(
         dg__tw_signature(dg_hmac, dg_base64_encode, TOKEN, url, names, values, n, sig, sizeof sig),
         0);
-    const char *hdr[] = {"X-Twilio-Signature", sig_override ? sig_override : sig,
-                         "Content-Type", "application/x-www-form-urlencoded", NULL};
+    const char *hdr[] = {"X-Twilio-Signature", sig_override ? sig_override : sig, "Content-Type",
+                         "application/x-www-form-urlencoded", NULL};
     int rc = fh_request(x->h, "POST", path, "", sig_override && !*sig_override ? hdr + 2 : hdr,
                         body.p ? body.p : "", body.len, resp);
     dg__tw_buf_free(&body);
@@ -108,8 +108,8 @@ static void test_signature_vectors(void **state)
     const char *v1[] = {"+18005551212", "+12349013030", "1234", "+12349013030",
                         "CA1234567890ABCDE"};
     assert_int_equal(dg__tw_signature(dg_hmac, dg_base64_encode, "12345",
-                                      "https://mycompany.com/myapp.php?foo=1&bar=2", n1, v1, 5,
-                                      sig, sizeof sig),
+                                      "https://mycompany.com/myapp.php?foo=1&bar=2", n1, v1, 5, sig,
+                                      sizeof sig),
                      0);
     assert_string_equal(sig, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
     /* The documented body carries %2B: decoding it gives the signed '+'. */
@@ -120,13 +120,13 @@ static void test_signature_vectors(void **state)
     assert_string_equal(dg_form_get(f, "Caller"), "+12349013030");
     dg_form_free(f);
 
-    const char *n2[] = {"AccountSid", "ApiVersion", "ErrorCode",   "From",     "MessageSid",
+    const char *n2[] = {"AccountSid", "ApiVersion",    "ErrorCode", "From", "MessageSid",
                         "SmsSid",     "MessageStatus", "SmsStatus", "To"};
-    const char *v2[] = {SID, "2010-04-01", "30003", "+15005550006", SM1,
+    const char *v2[] = {SID, "2010-04-01",  "30003",       "+15005550006", SM1,
                         SM1, "undelivered", "undelivered", "+15558675310"};
     assert_int_equal(dg__tw_signature(dg_hmac, dg_base64_encode, TOKEN,
-                                      "https://dunning.example.test/twilio/status", n2, v2, 9,
-                                      sig, sizeof sig),
+                                      "https://dunning.example.test/twilio/status", n2, v2, 9, sig,
+                                      sizeof sig),
                      0);
     assert_string_equal(sig, "Df5x/Dmj38xo2bA8SQi5viB1BEQ=");
 
@@ -158,7 +158,8 @@ static void test_send_request_body(void **state)
     assert_string_equal(o->basic_password, TOKEN);
     /* Properly encoded: no raw reserved characters, decodes back exactly. */
     assert_null(strchr(o->body, ' '));
-    assert_non_null(strstr(o->body, "Body=Hi+Ana+%26+co%3A+100%25+%3D+%E2%82%AC42%2Btax%3F+%C3%A9"));
+    assert_non_null(
+        strstr(o->body, "Body=Hi+Ana+%26+co%3A+100%25+%3D+%E2%82%AC42%2Btax%3F+%C3%A9"));
     dg_form *f = dg_form_parse(o->body, o->body_len);
     assert_non_null(f);
     assert_int_equal(dg_form_count(f), 4);
@@ -256,8 +257,8 @@ static void test_error_classes(void **state)
          0, "21211"},
         {400, "{\"code\":21614,\"message\":\"not mobile\"}", DG_HTTP_OK, -1, 1, DG_ERRC_PERMANENT,
          0, "21614"},
-        {400, "{\"code\":21635,\"message\":\"landline\"}", DG_HTTP_OK, -1, 1, DG_ERRC_PERMANENT,
-         0, "21635"},
+        {400, "{\"code\":21635,\"message\":\"landline\"}", DG_HTTP_OK, -1, 1, DG_ERRC_PERMANENT, 0,
+         "21635"},
         {400, "{\"code\":30006}", DG_HTTP_OK, -1, 1, DG_ERRC_PERMANENT, 0, "30006"},
         {400, "{\"code\":30005}", DG_HTTP_OK, -1, 1, DG_ERRC_PERMANENT, 0, "30005"},
         {400, "{\"code\":30003}", DG_HTTP_OK, -1, 1, DG_ERRC_RETRYABLE, 1800000, "30003"},
@@ -281,9 +282,9 @@ static void test_error_classes(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const errcase *e = &cases[i];
         dg_op op = send_text(&x, "+15558675310", "hi", 5, e->attempt, 1);
-        assert_int_equal(fh_reply(x.h, fh_n_outbound(x.h) - 1, e->http, NULL, e->body, e->te,
-                                  e->retry_after),
-                         0);
+        assert_int_equal(
+            fh_reply(x.h, fh_n_outbound(x.h) - 1, e->http, NULL, e->body, e->te, e->retry_after),
+            0);
         const fh_completion *c = fh_completion_for(x.h, op);
         assert_non_null(c);
         assert_true(c->status < 0);
@@ -299,9 +300,10 @@ static void test_error_classes(void **state)
 /* ----------------------------------------------------------- webhooks */
 
 static const char *const status_v2[] = {
-    "AccountSid", SID,  "ApiVersion", "2010-04-01",  "ErrorCode",     "30003",
-    "From", "+15005550006", "MessageSid", SM1,       "SmsSid",        SM1,
-    "MessageStatus", "undelivered", "SmsStatus", "undelivered", "To", "+15558675310", NULL};
+    "AccountSid",  SID,    "ApiVersion",    "2010-04-01",  "ErrorCode",
+    "30003",       "From", "+15005550006",  "MessageSid",  SM1,
+    "SmsSid",      SM1,    "MessageStatus", "undelivered", "SmsStatus",
+    "undelivered", "To",   "+15558675310",  NULL};
 
 static void test_status_callback_vector(void **state)
 {
@@ -343,21 +345,18 @@ static void test_signature_with_and_without_port(void **state)
     t x = {h, d, NULL};
     assert_int_equal(fh_create_start(h, d, &self, err, sizeof err), 0);
     x.self = self;
-    assert_int_equal(post_signed(&x, STATUS_PATH, "", status_v2, "Ig7Z5i8Gnwv9EUbnf8txNd9CPs8=",
-                                 &r),
-                     0);
+    assert_int_equal(
+        post_signed(&x, STATUS_PATH, "", status_v2, "Ig7Z5i8Gnwv9EUbnf8txNd9CPs8=", &r), 0);
     assert_int_equal(r.status, 200);
     /* ... and signed with it. */
-    assert_int_equal(post_signed(&x, STATUS_PATH, "", status_v2, "IQwBsb49QUGdC5h7kIy+nXVaDYQ=",
-                                 &r),
-                     0);
+    assert_int_equal(
+        post_signed(&x, STATUS_PATH, "", status_v2, "IQwBsb49QUGdC5h7kIy+nXVaDYQ=", &r), 0);
     assert_int_equal(r.status, 200);
     down(&x);
     /* Public URL without the port, Twilio signed with it. */
     up(&x, NULL);
-    assert_int_equal(post_signed(&x, STATUS_PATH, "", status_v2, "IQwBsb49QUGdC5h7kIy+nXVaDYQ=",
-                                 &r),
-                     0);
+    assert_int_equal(
+        post_signed(&x, STATUS_PATH, "", status_v2, "IQwBsb49QUGdC5h7kIy+nXVaDYQ=", &r), 0);
     assert_int_equal(r.status, 200);
     assert_int_equal(fh_n_events(x.h), 1);
     down(&x);
@@ -370,25 +369,23 @@ static void test_bad_signature_is_403(void **state)
     fh_response r;
     up(&x, NULL);
     /* Wrong signature. */
-    assert_int_equal(post_signed(&x, STATUS_PATH, "", status_v2, "Df5x/Dmj38xo2bA8SQi5viB1BEQ=",
-                                 &r),
-                     0);
+    assert_int_equal(
+        post_signed(&x, STATUS_PATH, "", status_v2, "Df5x/Dmj38xo2bA8SQi5viB1BEQ=", &r), 0);
     assert_int_equal(r.status, 403);
     /* Missing header. */
     assert_int_equal(post_signed(&x, STATUS_PATH, "", status_v2, "", &r), 0);
     assert_int_equal(r.status, 403);
     /* Signed for another URL (e.g. another instance's route). */
-    assert_int_equal(post_signed(&x, STATUS_PATH, PUB "/webhooks/sms/other/status", status_v2,
-                                 NULL, &r),
-                     0);
+    assert_int_equal(
+        post_signed(&x, STATUS_PATH, PUB "/webhooks/sms/other/status", status_v2, NULL, &r), 0);
     assert_int_equal(r.status, 403);
     /* Tampered parameter: signature of the original, body changed. */
-    const char *const tampered[] = {"AccountSid", SID, "ApiVersion", "2010-04-01", "ErrorCode",
-                                    "30003", "From", "+15005550006", "MessageSid", SM1, "SmsSid",
-                                    SM1, "MessageStatus", "delivered", "SmsStatus", "undelivered",
-                                    "To", "+15558675310", NULL};
-    assert_int_equal(post_signed(&x, STATUS_PATH, "", tampered, "Ig7Z5i8Gnwv9EUbnf8txNd9CPs8=",
-                                 &r),
+    const char *const tampered[] = {
+        "AccountSid",  SID,    "ApiVersion",    "2010-04-01", "ErrorCode",
+        "30003",       "From", "+15005550006",  "MessageSid", SM1,
+        "SmsSid",      SM1,    "MessageStatus", "delivered",  "SmsStatus",
+        "undelivered", "To",   "+15558675310",  NULL};
+    assert_int_equal(post_signed(&x, STATUS_PATH, "", tampered, "Ig7Z5i8Gnwv9EUbnf8txNd9CPs8=", &r),
                      0);
     assert_int_equal(r.status, 403);
     /* Inbound too. */
@@ -425,8 +422,15 @@ static void test_status_mapping(void **state)
     };
     size_t nev = 0;
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
-        const char *kv[] = {"MessageSid", "SMb", "MessageStatus", cs[i].status, "To",
-                            "+15558675310", cs[i].code ? "ErrorCode" : NULL, cs[i].code, NULL};
+        const char *kv[] = {"MessageSid",
+                            "SMb",
+                            "MessageStatus",
+                            cs[i].status,
+                            "To",
+                            "+15558675310",
+                            cs[i].code ? "ErrorCode" : NULL,
+                            cs[i].code,
+                            NULL};
         assert_int_equal(post_signed(&x, STATUS_PATH, PUB STATUS_PATH, kv, NULL, &r), 0);
         assert_int_equal(r.status, 200);
         if (!cs[i].kind) {
@@ -470,22 +474,32 @@ static void test_inbound_keywords(void **state)
         const char *body;
         int kind; /* 0: HELP answer */
     } cs[] = {
-        {"STOP", DG_CHEV_OPTED_OUT},     {"stop", DG_CHEV_OPTED_OUT},
-        {"  Unsubscribe\n", DG_CHEV_OPTED_OUT}, {"StopAll", DG_CHEV_OPTED_OUT},
-        {"cancel", DG_CHEV_OPTED_OUT},   {"END", DG_CHEV_OPTED_OUT},
-        {"quit", DG_CHEV_OPTED_OUT},     {"REVOKE", DG_CHEV_OPTED_OUT},
-        {"optout", DG_CHEV_OPTED_OUT},   {"START", DG_CHEV_OPTED_IN},
-        {"yes", DG_CHEV_OPTED_IN},       {"Unstop", DG_CHEV_OPTED_IN},
-        {"HELP", 0},                     {"info", 0},
-        {"stop please", DG_CHEV_REPLIED}, {"Can I pay on Friday?", DG_CHEV_REPLIED},
-        {"STOP.", DG_CHEV_REPLIED},      {"", DG_CHEV_REPLIED},
+        {"STOP", DG_CHEV_OPTED_OUT},
+        {"stop", DG_CHEV_OPTED_OUT},
+        {"  Unsubscribe\n", DG_CHEV_OPTED_OUT},
+        {"StopAll", DG_CHEV_OPTED_OUT},
+        {"cancel", DG_CHEV_OPTED_OUT},
+        {"END", DG_CHEV_OPTED_OUT},
+        {"quit", DG_CHEV_OPTED_OUT},
+        {"REVOKE", DG_CHEV_OPTED_OUT},
+        {"optout", DG_CHEV_OPTED_OUT},
+        {"START", DG_CHEV_OPTED_IN},
+        {"yes", DG_CHEV_OPTED_IN},
+        {"Unstop", DG_CHEV_OPTED_IN},
+        {"HELP", 0},
+        {"info", 0},
+        {"stop please", DG_CHEV_REPLIED},
+        {"Can I pay on Friday?", DG_CHEV_REPLIED},
+        {"STOP.", DG_CHEV_REPLIED},
+        {"", DG_CHEV_REPLIED},
     };
     size_t nev = 0;
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         char sid[16];
         snprintf(sid, sizeof sid, "SMin%zu", i);
-        const char *kv[] = {"MessageSid", sid,    "From", "+15558675310", "To",
-                            "+15005550006", "Body", cs[i].body, "NumMedia", "0", NULL};
+        const char *kv[] = {
+            "MessageSid", sid, "From", "+15558675310", "To", "+15005550006", "Body", cs[i].body,
+            "NumMedia",   "0", NULL};
         assert_int_equal(post_signed(&x, INBOUND_PATH, PUB INBOUND_PATH, kv, NULL, &r), 0);
         assert_int_equal(r.status, 200);
         assert_string_equal(r.content_type, "text/xml");
@@ -499,8 +513,7 @@ static void test_inbound_keywords(void **state)
         assert_int_equal(fh_n_events(x.h), ++nev);
         const cJSON *e = fh_event(x.h, nev - 1);
         if ((int)ev_num(e, "kind") != cs[i].kind)
-            fail_msg("body '%s': kind %d want %d", cs[i].body, (int)ev_num(e, "kind"),
-                     cs[i].kind);
+            fail_msg("body '%s': kind %d want %d", cs[i].body, (int)ev_num(e, "kind"), cs[i].kind);
         assert_string_equal(ev_str(e, "address"), "+15558675310");
         if (cs[i].kind == DG_CHEV_REPLIED)
             assert_string_equal(ev_str(e, "text"), cs[i].body);
@@ -510,14 +523,14 @@ static void test_inbound_keywords(void **state)
     }
     /* Advanced Opt-Out tells us the type directly. */
     const char *kv[] = {"MessageSid", "SMadv", "From", "+15558675310", "Body", "arrêter",
-                        "OptOutType", "STOP", NULL};
+                        "OptOutType", "STOP",  NULL};
     assert_int_equal(post_signed(&x, INBOUND_PATH, PUB INBOUND_PATH, kv, NULL, &r), 0);
     assert_int_equal(ev_num(fh_event(x.h, fh_n_events(x.h) - 1), "kind"), DG_CHEV_OPTED_OUT);
     /* Repeated parameter names are signed value-sorted. */
-    const char *rep[] = {"MessageSid", "SM1", "From", "+15558675310", "To", "+15005550006",
-                         "Body", "STOP", "Tag", "b", "Tag", "a", NULL};
-    assert_int_equal(post_signed(&x, INBOUND_PATH, "", rep, "/q/8VfovpGeA21GmX+l+Ba47ODA=", &r),
-                     0);
+    const char *rep[] = {"MessageSid",   "SM1",  "From", "+15558675310", "To",
+                         "+15005550006", "Body", "STOP", "Tag",          "b",
+                         "Tag",          "a",    NULL};
+    assert_int_equal(post_signed(&x, INBOUND_PATH, "", rep, "/q/8VfovpGeA21GmX+l+Ba47ODA=", &r), 0);
     assert_int_equal(r.status, 200);
     /* Phones never reach the logs in clear. */
     assert_null(strstr(fh_log_text(x.h), "+15558675310"));

@@ -57,9 +57,8 @@ static void assert_signed(const dg_twsim_webhook *w)
         n[i] = dg_form_name(f, i);
         v[i] = dg_form_value(f, i);
     }
-    assert_int_equal(dg__tw_signature(dg_hmac, dg_base64_encode, TOKEN, w->url, n, v, k, sig,
-                                      sizeof sig),
-                     0);
+    assert_int_equal(
+        dg__tw_signature(dg_hmac, dg_base64_encode, TOKEN, w->url, n, v, k, sig, sizeof sig), 0);
     assert_string_equal(sig, w->signature);
     dg_form_free(f);
 }
@@ -189,9 +188,8 @@ static void test_create_and_errors(void **state)
         strcat(u, "é");
     assert_int_equal(dg_twsim_segments(u), 2);
     char user[64], pass[64];
-    assert_int_equal(dg_twsim_parse_basic("Basic dXNlcjpwYTpzcw==", user, sizeof user, pass,
-                                          sizeof pass),
-                     0);
+    assert_int_equal(
+        dg_twsim_parse_basic("Basic dXNlcjpwYTpzcw==", user, sizeof user, pass, sizeof pass), 0);
     assert_string_equal(user, "user");
     assert_string_equal(pass, "pa:ss");
     assert_int_equal(dg_twsim_parse_basic("Bearer x", user, sizeof user, pass, sizeof pass), -1);
@@ -206,18 +204,22 @@ static void test_callbacks_and_replies(void **state)
     char v[128], sid[40];
     dg_twsim_number(s, "+15550000003", 0, "undelivered", 30003);
     dg_twsim_script_reply(s, "+15558675310", "Can I pay on Friday?", 60000);
-    assert_int_equal(create(s, "To=%2B15558675310&From=%2B15005550006&Body=hi&StatusCallback="
-                               "https%3A%2F%2Fdunning.example.test%2Fwebhooks%2Fsms%2Fsms_main%2Fstatus",
-                            &r),
-                     0);
+    assert_int_equal(
+        create(s,
+               "To=%2B15558675310&From=%2B15005550006&Body=hi&StatusCallback="
+               "https%3A%2F%2Fdunning.example.test%2Fwebhooks%2Fsms%2Fsms_main%2Fstatus",
+               &r),
+        0);
     cJSON *j = cJSON_Parse(r.body);
     snprintf(sid, sizeof sid, "%s", cJSON_GetObjectItem(j, "sid")->valuestring);
     cJSON_Delete(j);
     dg_twsim_response_free(&r);
-    assert_int_equal(create(s, "To=%2B15550000003&From=%2B15005550006&Body=hi&StatusCallback="
-                               "https%3A%2F%2Fdunning.example.test%2Fwebhooks%2Fsms%2Fsms_main%2Fstatus",
-                            &r),
-                     0);
+    assert_int_equal(
+        create(s,
+               "To=%2B15550000003&From=%2B15005550006&Body=hi&StatusCallback="
+               "https%3A%2F%2Fdunning.example.test%2Fwebhooks%2Fsms%2Fsms_main%2Fstatus",
+               &r),
+        0);
     dg_twsim_response_free(&r);
     /* Nothing before it is due. */
     assert_int_equal(dg_twsim_next_due(s), T0 + 1000);
@@ -351,8 +353,8 @@ static void run_until(loop *l, int64_t t)
             const char *hdr[] = {"X-Twilio-Signature", w.signature, "Content-Type",
                                  "application/x-www-form-urlencoded", NULL};
             fh_response resp;
-            assert_int_equal(
-                fh_request(l->h, "POST", path, "", hdr, w.body, strlen(w.body), &resp), 0);
+            assert_int_equal(fh_request(l->h, "POST", path, "", hdr, w.body, strlen(w.body), &resp),
+                             0);
             assert_int_equal(resp.status, 200);
             dg_twsim_webhook_free(&w);
         }
