@@ -447,6 +447,7 @@ typedef struct pending_answer {
     dg_http_req *req;
     int kind; /* 0 unsubscribe page, 1 inbound JSON */
     char addr[300];
+    int in_call, called, status; /* done may run inside emit itself */
 } pending_answer;
 
 static void answer(pending_answer *p, int rc)
@@ -461,8 +462,14 @@ static void answer(pending_answer *p, int rc)
 
 static void on_emitted(void *ud, int status)
 {
-    answer(ud, status);
-    free(ud);
+    pending_answer *p = ud;
+    if (p->in_call) {
+        p->called = 1;
+        p->status = status;
+        return;
+    }
+    answer(p, status);
+    free(p);
 }
 
 static void emit_and_answer(em *e, dg_http_req *req, const dg_channel_event *ev, int kind,
@@ -478,9 +485,13 @@ static void emit_and_answer(em *e, dg_http_req *req, const dg_channel_event *ev,
     p->req = req;
     p->kind = kind;
     snprintf(p->addr, sizeof p->addr, "%s", addr);
+    p->in_call = 1;
     rc = e->host->emit_channel_event(e->inst, ev, on_emitted, p);
-    if (rc == DG_PENDING)
-        return;
+    p->in_call = 0;
+    if (p->called)
+        rc = p->status;
+    else if (rc == DG_PENDING)
+        return; /* on_emitted answers */
     answer(p, rc);
     free(p);
 }

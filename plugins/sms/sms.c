@@ -441,6 +441,7 @@ typedef struct pending_answer {
     sms *s;
     dg_http_req *req;
     int twiml;
+    int in_call, called, status; /* done may run inside emit itself */
 } pending_answer;
 
 static void answer(sms *s, dg_http_req *req, int twiml, int rc)
@@ -457,13 +458,18 @@ static void answer(sms *s, dg_http_req *req, int twiml, int rc)
 static void on_emitted(void *ud, int status)
 {
     pending_answer *p = ud;
+    if (p->in_call) {
+        p->called = 1;
+        p->status = status;
+        return;
+    }
     answer(p->s, p->req, p->twiml, status);
     free(p);
 }
 
 static void emit_and_answer(sms *s, dg_http_req *req, const dg_channel_event *ev, int twiml)
 {
-    pending_answer *p = malloc(sizeof *p);
+    pending_answer *p = calloc(1, sizeof *p);
     int rc;
     if (!p) {
         respond(s, req, 500, "text/plain", "out of memory");
@@ -472,8 +478,12 @@ static void emit_and_answer(sms *s, dg_http_req *req, const dg_channel_event *ev
     p->s = s;
     p->req = req;
     p->twiml = twiml;
+    p->in_call = 1;
     rc = s->host->emit_channel_event(s->inst, ev, on_emitted, p);
-    if (rc == DG_PENDING)
+    p->in_call = 0;
+    if (p->called)
+        rc = p->status;
+    else if (rc == DG_PENDING)
         return; /* on_emitted answers */
     free(p);
     answer(s, req, twiml, rc);

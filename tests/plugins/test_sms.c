@@ -559,6 +559,65 @@ static void test_stop_drains_inflight(void **state)
     fh_free(x.h);
 }
 
+/* A host whose emit completes later (DG_PENDING then done) or calls done
+ * from inside emit: the webhook is answered exactly once, after storage. */
+static const dg_host *g_real;
+static dg_emit_done_cb g_done;
+static void *g_ud;
+static int g_mode; /* 0: pending, 1: done inside emit then DG_OK */
+
+static int wrap_emit(dg_instance *inst, const dg_channel_event *ev, dg_emit_done_cb done, void *ud)
+{
+    g_real->emit_channel_event(inst, ev, NULL, NULL); /* record it */
+    if (g_mode == 1) {
+        done(ud, DG_OK);
+        return DG_OK;
+    }
+    g_done = done;
+    g_ud = ud;
+    return DG_PENDING;
+}
+
+static void test_async_emit(void **state)
+{
+    (void)state;
+    fh *h = fh_new("sms_main", "{\"account_sid\":\"" SID "\",\"auth_token\":\"" TOKEN
+                               "\",\"from\":\"+15005550006\"}");
+    dg_host host = *fh_host(h);
+    const dg_plugin_descriptor *d = sms_LTX_dg_plugin_query();
+    void *self = NULL;
+    char err[128];
+    fh_response r;
+    g_real = fh_host(h);
+    host.emit_channel_event = wrap_emit;
+    assert_int_equal(d->channel->create(&host, fh_inst(h), &self, err, sizeof err), 0);
+    assert_int_equal(d->channel->start(self, err, sizeof err), 0);
+    t x = {h, d, self};
+    const char *kv[] = {"MessageSid", "SMa", "MessageStatus", "delivered", NULL};
+    g_mode = 0;
+    assert_int_equal(post_signed(&x, STATUS_PATH, PUB STATUS_PATH, kv, NULL, &r), DG_PENDING);
+    assert_int_equal(fh_pending_response(h, &r), DG_PENDING); /* not before it is stored */
+    g_done(g_ud, DG_OK);
+    assert_int_equal(fh_pending_response(h, &r), 0);
+    assert_int_equal(r.status, 200);
+    /* Storage failed later: 500, Twilio retries. */
+    assert_int_equal(post_signed(&x, STATUS_PATH, PUB STATUS_PATH, kv, NULL, &r), DG_PENDING);
+    g_done(g_ud, DG_EIO);
+    assert_int_equal(fh_pending_response(h, &r), 0);
+    assert_int_equal(r.status, 500);
+    /* done inside emit. */
+    g_mode = 1;
+    const char *in[] = {"MessageSid", "SMi", "From", "+15558675310", "Body", "hello", NULL};
+    assert_int_equal(post_signed(&x, INBOUND_PATH, PUB INBOUND_PATH, in, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "<Response/>");
+    assert_int_equal(fh_n_events(h), 3);
+    assert_int_equal(fh_double_completions(h), 0); /* also counts double answers */
+    d->channel->stop(self, fh_new_op(h));
+    d->channel->destroy(self);
+    fh_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_status_mapping),
         cmocka_unit_test(test_inbound_keywords),
         cmocka_unit_test(test_stop_drains_inflight),
+        cmocka_unit_test(test_async_emit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
