@@ -38,3 +38,9 @@ tests_plugins_test_twilio_sim_SOURCES = tests/plugins/test_twilio_sim.c plugins/
 tests_plugins_test_twilio_sim_CFLAGS = $(SMSEMAIL_TEST_CFLAGS)
 tests_plugins_test_twilio_sim_LDADD = sim/libtwiliosim.la tests/plugins/libfakehost.la \
 	$(TEST_LIBS) $(CJSON_LIBS)
+
+# Benchmark (not run by make check): ./bench/bench_smsemail [iterations]
+noinst_PROGRAMS += bench/bench_smsemail
+bench_bench_smsemail_SOURCES = bench/bench_smsemail.c plugins/email/mime.c plugins/email/mime.h
+bench_bench_smsemail_CFLAGS = $(SMSEMAIL_TEST_CFLAGS)
+bench_bench_smsemail_LDADD = sim/libtwiliosim.la core/libdgcore.la
