@@ -279,6 +279,33 @@ static void test_callbacks_and_replies(void **state)
     dg_twsim_free(s);
 }
 
+static void test_failed_goes_straight_to_failed(void **state)
+{
+    (void)state;
+    dg_twsim *s = sim_new(5);
+    dg_twsim_response r;
+    dg_twsim_webhook w;
+    char v[64];
+    dg_twsim_number(s, "+15550000006", 0, "failed", 30006);
+    assert_int_equal(create(s,
+                            "To=%2B15550000006&MessagingServiceSid=MG9&Body=hi&"
+                            "StatusCallback=https%3A%2F%2Fx.test%2Fs",
+                            &r),
+                     0);
+    assert_int_equal(r.status, 201);
+    dg_twsim_response_free(&r);
+    dg_twsim_set_now(s, T0 + 60000);
+    assert_int_equal(dg_twsim_pop_webhook(s, &w), 1);
+    assert_int_equal(w.due_at, T0 + 4000);
+    assert_string_equal(wh_get(&w, "MessageStatus", v, sizeof v), "failed");
+    assert_string_equal(wh_get(&w, "ErrorCode", v, sizeof v), "30006");
+    assert_signed(&w);
+    dg_twsim_webhook_free(&w);
+    assert_int_equal(dg_twsim_pop_webhook(s, &w), 0); /* no "sent" before "failed" */
+    assert_string_equal(dg_twsim_message_at(s, 0)->status, "failed");
+    dg_twsim_free(s);
+}
+
 static void test_deterministic(void **state)
 {
     (void)state;
@@ -479,6 +506,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_errors),
         cmocka_unit_test(test_callbacks_and_replies),
+        cmocka_unit_test(test_failed_goes_straight_to_failed),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_closed_loop_with_plugin),
     };
