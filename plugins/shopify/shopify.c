@@ -368,7 +368,7 @@ static int sp_create(const dg_host *host, dg_instance *inst, void **self, char *
     s->reconcile_ms = cfg_int(s, "reconcile_interval_s", 900) * 1000;
     s->payment_schedules_due = cfg_bool(s, "payment_schedules_due", 0);
     s->dedupe_ttl_ms = cfg_int(s, "dedupe_ttl_hours", 72) * 3600000;
-    s->page_size = (int)cfg_int(s, "page_size", 50);
+    s->page_size = (int)cfg_int(s, "page_size", 10);
     s->refund_on_cancel = cfg_bool(s, "refund_on_cancel", 0);
     if (s->page_size < 1 || s->page_size > 250 || s->reconcile_ms < 0 ||
         s->map.unpaid_close_after_ms <= 0) {
@@ -464,7 +464,7 @@ static const dg_config_field sp_schema[] = {
     {"reconcile_interval_s", DG_CFG_INT, 0, "900", "re-list open orders every (0: never)", 0,
      604800, {0}},
     {"payment_schedules_due", DG_CFG_BOOL, 0, "false", "accept payment_schedules/due", 0, 0, {0}},
-    {"page_size", DG_CFG_INT, 0, "50", "orders per GraphQL page", 1, 250, {0}},
+    {"page_size", DG_CFG_INT, 0, "10", "orders per GraphQL page (about 45 cost points each)", 1, 250, {0}},
     {"refund_on_cancel", DG_CFG_BOOL, 0, "false", "refund payments when cancelling", 0, 0, {0}},
     {"dedupe_ttl_hours", DG_CFG_INT, 0, "72", "how long webhook/event ids are remembered", 1,
      8760, {0}},

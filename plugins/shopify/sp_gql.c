@@ -20,11 +20,11 @@
     "currencyCode } } currentTotalPriceSet { shopMoney { amount currencyCode } "               \
     "presentmentMoney { amount currencyCode } } paymentCollectionDetails { "                  \
     "additionalPaymentCollectionUrl } paymentTerms { paymentTermsType dueInDays "              \
-    "paymentSchedules(first: 5) { nodes { issuedAt dueAt completedAt } } } customer { id "     \
+    "paymentSchedules(first: 3) { nodes { issuedAt dueAt completedAt } } } customer { id "     \
     "legacyResourceId firstName lastName email phone numberOfOrders locale defaultAddress { "  \
     "countryCodeV2 provinceCode phone } } billingAddress { firstName lastName phone "          \
     "countryCodeV2 provinceCode } shippingAddress { firstName lastName phone countryCodeV2 "   \
-    "provinceCode } lineItems(first: 50) { nodes { title variantTitle sku quantity "           \
+    "provinceCode } lineItems(first: 10) { nodes { title variantTitle sku quantity "           \
     "currentQuantity originalUnitPriceSet { presentmentMoney { amount currencyCode } } } } }"
 
 static const char Q_ORDERS[] =
