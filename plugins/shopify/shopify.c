@@ -22,6 +22,13 @@ struct sp_pending {
     sp_pending *next;
 };
 
+const dg_kv sp_no_labels[1] = {{NULL, NULL, DG_KV_PLAIN}};
+
+void sp_count(sp *s, const char *metric)
+{
+    s->host->metric_add(s->inst, metric, sp_no_labels, 0, 1);
+}
+
 void sp_log(sp *s, dg_log_level lvl, const char *event, const char *k1, const char *v1,
             const char *k2, const char *v2)
 {
@@ -175,7 +182,7 @@ static void on_webhook(void *ud, dg_http_req *req)
     const char *evid = H->http_req_header(req, "X-Shopify-Event-Id");
     char wh_key[256], ev_key[256], err[160];
     int which;
-    H->metric_add(s->inst, "dg_shopify_webhooks_total", NULL, 0, 1);
+    sp_count(s, "dg_shopify_webhooks_total");
     if (s->stopping) {
         respond(s, req, 503, "{\"error\":\"shutting down\"}");
         return;
@@ -189,7 +196,7 @@ static void on_webhook(void *ud, dg_http_req *req)
         return;
     }
     if (!(which = verify_hmac(s, body, len, mac))) {
-        H->metric_add(s->inst, "dg_shopify_webhook_bad_signature_total", NULL, 0, 1);
+        sp_count(s, "dg_shopify_webhook_bad_signature_total");
         sp_log(s, DG_LOG_WARN, "shopify.webhook_bad_hmac", "topic", topic, NULL, NULL);
         respond(s, req, 401, "{\"error\":\"invalid HMAC signature\"}");
         return;
@@ -214,7 +221,7 @@ static void on_webhook(void *ud, dg_http_req *req)
     snprintf(wh_key, sizeof wh_key, "wh:%s:%s", topic, whid);
     snprintf(ev_key, sizeof ev_key, "ev:%s:%s", topic, evid ? evid : "");
     if (seen_key(s, wh_key) || (evid && evid[0] && seen_key(s, ev_key))) {
-        H->metric_add(s->inst, "dg_shopify_webhook_duplicates_total", NULL, 0, 1);
+        sp_count(s, "dg_shopify_webhook_duplicates_total");
         respond(s, req, 200, "{\"ok\":true,\"duplicate\":true}");
         return;
     }
@@ -242,7 +249,7 @@ static void on_webhook(void *ud, dg_http_req *req)
         return;
     }
     if (e.ev.kind != DG_ORDER_DELETED && sp_is_stale(s, e.ev.order_id, e.ev.updated_at)) {
-        H->metric_add(s->inst, "dg_shopify_webhook_stale_total", NULL, 0, 1);
+        sp_count(s, "dg_shopify_webhook_stale_total");
         sp_log(s, DG_LOG_INFO, "shopify.webhook_stale", "order_id", e.ev.order_id, "topic", topic);
         remember(s, wh_key, evid && evid[0] ? ev_key : NULL, NULL, 0);
         sp_event_free(&e);
@@ -307,15 +314,11 @@ static const char *cfg_str(sp *s, const char *key, const char *def)
     return v && v[0] ? v : def;
 }
 
-static int sp_create(const dg_host *host, dg_instance *inst, void **self, char *err, size_t len)
+static void sp_destroy(void *self);
+
+static int sp_configure(sp *s, const dg_host *host, dg_instance *inst, char *err, size_t len)
 {
-    sp *s = calloc(1, sizeof *s);
     char buf[512];
-    if (!s) {
-        snprintf(err, len, "out of memory");
-        return DG_ENOMEM;
-    }
-    *self = s;
     s->host = host;
     s->inst = inst;
     s->shop_domain = cfg_str(s, "shop_domain", NULL);
@@ -375,6 +378,25 @@ static int sp_create(const dg_host *host, dg_instance *inst, void **self, char *
         snprintf(err, len, "page_size must be 1..250, intervals positive");
         return DG_ECONFIG;
     }
+    return DG_OK;
+}
+
+/* The host does not call destroy after a failed create: clean up here. */
+static int sp_create(const dg_host *host, dg_instance *inst, void **self, char *err, size_t len)
+{
+    sp *s = calloc(1, sizeof *s);
+    int rc;
+    *self = NULL;
+    if (!s) {
+        snprintf(err, len, "out of memory");
+        return DG_ENOMEM;
+    }
+    rc = sp_configure(s, host, inst, err, len);
+    if (rc != DG_OK) {
+        sp_destroy(s);
+        return rc;
+    }
+    *self = s;
     return DG_OK;
 }
 

@@ -114,6 +114,9 @@ cJSON *sp_gql_node_to_rest(const cJSON *node);
  * than what was seen before (a stale event). */
 int sp_is_stale(sp *s, const char *order_id, int64_t updated_at);
 void sp_mark_seen(sp *s, const char *order_id, int64_t updated_at);
+/* Labels for metrics without any: never NULL (the host copies the array). */
+extern const dg_kv sp_no_labels[1];
+void sp_count(sp *s, const char *metric); /* counter += 1 */
 void sp_log(sp *s, dg_log_level lvl, const char *event, const char *k1, const char *v1,
             const char *k2, const char *v2);
 

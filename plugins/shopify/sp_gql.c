@@ -87,7 +87,7 @@ static void gcall_retry(sp_gcall *g, int64_t delay_ms, const char *why)
     }
     snprintf(d, sizeof d, "%lld", (long long)delay_ms);
     sp_log(g->s, DG_LOG_INFO, "shopify.api_wait", "reason", why, "delay_ms", d);
-    g->s->host->metric_add(g->s->inst, "dg_shopify_api_waits_total", NULL, 0, 1);
+    sp_count(g->s, "dg_shopify_api_waits_total");
     g->timer = g->s->host->timer_start(g->s->inst, delay_ms, 0, gcall_fire, g);
     if (!g->timer)
         gcall_finish(g, DG_ENOMEM, NULL, "cannot arm a timer");
@@ -155,7 +155,7 @@ static void note_throttle(sp *s, const cJSON *root, double *requested)
         s->thr_available = av->valuedouble;
         s->thr_restore = rr->valuedouble;
         s->thr_seen_at = s->host->now_ms(s->inst);
-        s->host->metric_set(s->inst, "dg_shopify_api_points_available", NULL, 0,
+        s->host->metric_set(s->inst, "dg_shopify_api_points_available", sp_no_labels, 0,
                             av->valuedouble);
     }
 }

@@ -785,6 +785,30 @@ static void test_reread(void **state)
     free(n1);
 }
 
+static void test_config_errors(void **state)
+{
+    (void)state;
+    const dg_plugin_descriptor *d = shopify_LTX_dg_plugin_query();
+    const char *confs[] = {
+        "{\"shop_domain\":\"" SHOP "\",\"access_token\":\"shpat_x\"}",
+        "{\"shop_domain\":\"" SHOP "\",\"access_token\":\"shpat_x\",\"client_secret\":\"s\","
+        "\"previous_client_secret\":\"old\"}",
+        "{\"shop_domain\":\"" SHOP "\",\"access_token\":\"shpat_x\",\"client_secret\":\"s\","
+        "\"previous_client_secret\":\"old\",\"rotation_until\":\"tomorrow\"}",
+        "{\"shop_domain\":\"" SHOP "\",\"access_token\":\"shpat_x\",\"client_secret\":\"s\","
+        "\"page_size\":0}"};
+    const char *why[] = {"required", "needs rotation_until", "ISO-8601", "page_size"};
+    for (size_t i = 0; i < 4; i++) {
+        fh *h = fh_new("shop", confs[i]);
+        void *self = (void *)1;
+        char err[256] = "";
+        assert_int_equal(fh_create_start(h, d, &self, err, sizeof err), DG_ECONFIG);
+        assert_null(self);
+        assert_non_null(strstr(err, why[i]));
+        fh_free(h);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -806,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_bucket_wait_before_sending),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_reread),
+        cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
