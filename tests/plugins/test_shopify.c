@@ -261,6 +261,83 @@ static void test_slow_store_answers_503_in_time(void **state)
     env_down(&e);
 }
 
+/* A host whose store answers later: emit_order records the event in the
+ * fake host, keeps the callback and returns DG_PENDING (or calls it at once
+ * when g_sync_status is set). */
+static const dg_host *g_base;
+static dg_emit_done_cb g_done;
+static void *g_done_ud;
+static int g_sync_status = 1;
+static int async_emit(dg_instance *inst, const dg_order_event *ev, dg_emit_done_cb done, void *ud)
+{
+    g_base->emit_order(inst, ev, NULL, NULL);
+    if (g_sync_status != 1) {
+        done(ud, g_sync_status);
+        return DG_PENDING;
+    }
+    g_done = done;
+    g_done_ud = ud;
+    return DG_PENDING;
+}
+
+static void test_async_store_ack(void **state)
+{
+    (void)state;
+    fh_response r;
+    char err[256];
+    void *self = NULL;
+    const char *body = "{\"id\":1001,\"name\":\"#1001\",\"updated_at\":\"2026-03-01T10:00:00Z\"}";
+    const dg_plugin_descriptor *d = shopify_LTX_dg_plugin_query();
+    fh *h = fh_new("shop", CONF);
+    dg_host host = *fh_host(h);
+    g_base = fh_host(h);
+    host.emit_order = async_emit;
+    env e = {h, NULL, d};
+    assert_int_equal(d->store->create(&host, fh_inst(h), &self, err, sizeof err), 0);
+    assert_int_equal(d->store->start(self, err, sizeof err), 0);
+    e.self = self;
+    /* stored later: the 200 waits for it */
+    g_sync_status = 1;
+    assert_int_equal(deliver(&e, "orders/create", body, SECRET, "wh-1", "ev-1", &r), DG_PENDING);
+    fh_advance(h, 1000);
+    assert_int_equal(fh_pending_response(h, &r), DG_PENDING);
+    g_done(g_done_ud, DG_OK);
+    assert_int_equal(fh_pending_response(h, &r), 0);
+    assert_int_equal(r.status, 200);
+    fh_advance(h, 10000); /* the deadline timer was released: nothing more happens */
+    /* now remembered: a retry is a duplicate */
+    assert_int_equal(deliver(&e, "orders/create", body, SECRET, "wh-1", "ev-1", &r), 0);
+    assert_non_null(strstr(r.body, "duplicate"));
+    /* failed later: 503 so Shopify retries */
+    assert_int_equal(deliver(&e, "orders/updated", body, SECRET, "wh-2", "ev-2", &r), DG_PENDING);
+    g_done(g_done_ud, DG_EIO);
+    assert_int_equal(fh_pending_response(h, &r), 0);
+    assert_int_equal(r.status, 503);
+    /* stored too late: 503 at 4 s, the late success is still remembered */
+    assert_int_equal(deliver(&e, "orders/updated", body, SECRET, "wh-3", "ev-3", &r), DG_PENDING);
+    fh_advance(h, 4000);
+    assert_int_equal(fh_pending_response(h, &r), 0);
+    assert_int_equal(r.status, 503);
+    g_done(g_done_ud, DG_OK);
+    assert_int_equal(deliver(&e, "orders/updated", body, SECRET, "wh-3", "ev-3", &r), 0);
+    assert_non_null(strstr(r.body, "duplicate"));
+    /* the callback called from inside emit_order */
+    g_sync_status = DG_OK;
+    assert_int_equal(deliver(&e, "orders/paid", body, SECRET, "wh-4", "ev-4", &r), 0);
+    assert_int_equal(r.status, 200);
+    g_sync_status = DG_EIO;
+    assert_int_equal(deliver(&e, "orders/paid", body, SECRET, "wh-5", "ev-5", &r), 0);
+    assert_int_equal(r.status, 503);
+    /* a delivery still waiting when the instance stops gets its answer */
+    g_sync_status = 1;
+    assert_int_equal(deliver(&e, "orders/cancelled", body, SECRET, "wh-6", "ev-6", &r), DG_PENDING);
+    assert_int_equal(d->store->stop(self, fh_new_op(h)), DG_OK);
+    assert_int_equal(fh_pending_response(h, &r), 0);
+    assert_int_equal(r.status, 503);
+    d->store->destroy(self);
+    fh_free(h);
+}
+
 /* ------------------------------------------------------------- mapping */
 
 static void test_presale_mapping(void **state)
@@ -818,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_dedupe),
         cmocka_unit_test(test_stale_retry_ignored),
         cmocka_unit_test(test_slow_store_answers_503_in_time),
+        cmocka_unit_test(test_async_store_ack),
         cmocka_unit_test(test_presale_mapping),
         cmocka_unit_test(test_unpaid_jpy_mapping),
         cmocka_unit_test(test_flows_and_terms),
