@@ -16,3 +16,10 @@ EXTRA_DIST += plugins/shopify/README.md
 
 include $(top_srcdir)/sim/local.mk
 include $(top_srcdir)/tests/plugins/shopify/local.mk
+
+# bench/shopify-webhook: CPU cost of the webhook path (built with make)
+noinst_PROGRAMS += bench/shopify_webhook
+bench_shopify_webhook_SOURCES = bench/shopify_webhook.c plugins/shopify/sp_map.c
+bench_shopify_webhook_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(UV_CFLAGS)
+bench_shopify_webhook_LDADD = plugins/shopify/libsputil.la core/libdgcore.la $(CJSON_LIBS) -lm
+EXTRA_DIST += bench/shopify-webhook

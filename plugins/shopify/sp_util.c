@@ -21,75 +21,65 @@ int sp_ieq(const char *a, const char *b)
 
 cJSON *sp_json_parse(const char *text, size_t len)
 {
-    /* Worst case every byte gains two quotes: allocate generously but only
-     * once; integers of >= 16 digits are rare, so count them first. */
-    size_t extra = 0, i, o = 0;
-    int in_str = 0;
-    char *buf;
+    /* One pass; spans without long integers are copied in bulk. A quoted
+     * number has >= 16 digits, so len / 8 extra bytes always suffice. */
+    char *buf = malloc(len + len / 8 + 2), *o;
+    size_t i = 0, from = 0;
     cJSON *root;
-    for (i = 0; i < len; i++) {
-        char c = text[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '-' || isdigit((unsigned char)c)) {
-            extra += 2;
-            while (i + 1 < len && (isdigit((unsigned char)text[i + 1]) || text[i + 1] == '.' ||
-                                   text[i + 1] == 'e' || text[i + 1] == 'E' ||
-                                   text[i + 1] == '+' || text[i + 1] == '-'))
-                i++;
-        }
-    }
-    buf = malloc(len + extra + 1);
     if (!buf)
         return NULL;
-    in_str = 0;
-    for (i = 0; i < len; i++) {
+    o = buf;
+    while (i < len) {
         char c = text[i];
-        if (in_str) {
-            buf[o++] = c;
-            if (c == '\\' && i + 1 < len)
-                buf[o++] = text[++i];
-            else if (c == '"')
-                in_str = 0;
-            continue;
-        }
-        if (c == '"') {
-            in_str = 1;
-            buf[o++] = c;
-            continue;
-        }
-        if (c == '-' || isdigit((unsigned char)c)) {
-            size_t j = i, digits = 0;
-            int plain = 1;
-            if (text[j] == '-')
-                j++;
-            for (; j < len; j++) {
-                if (isdigit((unsigned char)text[j]))
-                    digits++;
-                else if (text[j] == '.' || text[j] == 'e' || text[j] == 'E' || text[j] == '+' ||
-                         text[j] == '-')
-                    plain = 0;
-                else
+        if (c == '"') { /* skip a string: to the next quote not escaped */
+            for (;;) {
+                const char *q = memchr(text + i + 1, '"', len - i - 1);
+                size_t bs = 0;
+                if (!q) {
+                    i = len;
+                    break;
+                }
+                i = (size_t)(q - text);
+                while (text[i - 1 - bs] == '\\')
+                    bs++;
+                if (bs % 2 == 0)
                     break;
             }
-            if (plain && digits >= 16)
-                buf[o++] = '"';
-            memcpy(buf + o, text + i, j - i);
-            o += j - i;
-            if (plain && digits >= 16)
-                buf[o++] = '"';
-            i = j - 1;
+            i++;
             continue;
         }
-        buf[o++] = c;
+        if (c != '-' && (c < '0' || c > '9')) {
+            i++;
+            continue;
+        }
+        size_t j = i + (c == '-'), digits = 0;
+        int plain = 1;
+        for (; j < len; j++) {
+            char d = text[j];
+            if (d >= '0' && d <= '9')
+                digits++;
+            else if (d == '.' || d == 'e' || d == 'E' || d == '+' || d == '-')
+                plain = 0;
+            else
+                break;
+        }
+        if (plain && digits >= 16) {
+            memcpy(o, text + from, i - from);
+            o += i - from;
+            *o++ = '"';
+            memcpy(o, text + i, j - i);
+            o += j - i;
+            *o++ = '"';
+            from = j;
+        }
+        i = j;
     }
-    buf[o] = '\0';
-    root = cJSON_ParseWithLength(buf, o);
+    if (from < len) {
+        memcpy(o, text + from, len - from);
+        o += len - from;
+    }
+    *o = '\0';
+    root = cJSON_ParseWithLength(buf, (size_t)(o - buf));
     free(buf);
     return root;
 }
