@@ -6,3 +6,4 @@ sim_libshopsim_la_SOURCES = sim/shopify_sim.c sim/shopify_sim.h sim/shopify_sim_
 	sim/shopify_sim_int.h
 sim_libshopsim_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(UV_CFLAGS)
 # users link plugins/shopify/libsputil.la, core/libdgcore.la and cJSON too
+EXTRA_DIST += sim/README.md
