@@ -862,6 +862,33 @@ static void test_reread(void **state)
     free(n1);
 }
 
+static void test_payment_schedule_due(void **state)
+{
+    (void)state;
+    env e;
+    fh_response r;
+    const char *body = "{\"id\":25855885488,\"payment_terms_id\":25855885488,\"amount\":\"12.00\","
+                       "\"currency\":\"USD\",\"due_at\":\"2026-03-02T09:00:00Z\",\"completed_at\":null}";
+    env_up(&e, NULL); /* not enabled: acknowledged, nothing done */
+    assert_int_equal(deliver(&e, "payment_schedules/due", body, SECRET, "wh-1", "ev-1", &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "ignored"));
+    assert_int_equal(fh_n_outbound(e.h), 0);
+    env_down(&e);
+    env_up(&e, "{\"shop_domain\":\"" SHOP "\",\"access_token\":\"shpat_test_token\","
+               "\"client_secret\":\"" SECRET "\",\"reconcile_interval_s\":0,"
+               "\"payment_schedules_due\":true}");
+    /* enabled: the payload names no order, so a reconciliation pass starts */
+    assert_int_equal(deliver(&e, "payment_schedules/due", body, SECRET, "wh-1", "ev-1", &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(fh_n_outbound(e.h), 1);
+    assert_non_null(strstr(fh_outbound_at(e.h, 0)->body, "query DgOrders"));
+    /* the retry of the same delivery does not start another */
+    assert_int_equal(deliver(&e, "payment_schedules/due", body, SECRET, "wh-1", "ev-1", &r), 0);
+    assert_int_equal(fh_n_outbound(e.h), 1);
+    env_down(&e);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -908,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_bucket_wait_before_sending),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_reread),
+        cmocka_unit_test(test_payment_schedule_due),
         cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
