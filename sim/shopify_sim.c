@@ -15,9 +15,15 @@
 
 #define MAX_RETRIES 8
 
-int64_t shopsim_now(const dg_shopsim *s) { return s->now ? s->now(s->now_ud) : 0; }
+int64_t shopsim_now(const dg_shopsim *s)
+{
+    return s->now ? s->now(s->now_ud) : 0;
+}
 
-static char *dupz(const char *v, const char *def) { return strdup(v ? v : def); }
+static char *dupz(const char *v, const char *def)
+{
+    return strdup(v ? v : def);
+}
 
 dg_shopsim *dg_shopsim_new(const dg_shopsim_config *c)
 {
@@ -84,14 +90,17 @@ static uint64_t rnd(dg_shopsim *s)
 void shopsim_uuid(dg_shopsim *s, char out[37])
 {
     uint64_t a = rnd(s), b = rnd(s);
-    a = (a & ~0xF000ULL) | 0x4000ULL;                   /* version 4 */
+    a = (a & ~0xF000ULL) | 0x4000ULL;                        /* version 4 */
     b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL; /* variant */
     snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
              (unsigned)((a >> 16) & 0xFFFF), (unsigned)(a & 0xFFFF), (unsigned)(b >> 48),
              (unsigned long long)(b & 0xFFFFFFFFFFFFULL));
 }
 
-static void iso_now(dg_shopsim *s, char *out, size_t cap) { sp_time_format(shopsim_now(s), out, cap); }
+static void iso_now(dg_shopsim *s, char *out, size_t cap)
+{
+    sp_time_format(shopsim_now(s), out, cap);
+}
 
 static void set_str(cJSON *o, const char *k, const char *v)
 {
@@ -193,10 +202,23 @@ static void queue(dg_shopsim *s, const char *topic, char *body /* taken */)
     shopsim_uuid(s, evid);
     iso_now(s, at, sizeof at); /* 2026-03-02T09:00:00.000Z -> nanoseconds as Shopify sends */
     snprintf(trig, sizeof trig, "%.23s000000Z", at);
-    const char *hv[] = {"Content-Type", "application/json", "X-Shopify-Topic", topic,
-                        "X-Shopify-Hmac-Sha256", b64, "X-Shopify-Shop-Domain", s->shop,
-                        "X-Shopify-API-Version", s->version, "X-Shopify-Webhook-Id", whid,
-                        "X-Shopify-Event-Id", evid, "X-Shopify-Triggered-At", trig, NULL};
+    const char *hv[] = {"Content-Type",
+                        "application/json",
+                        "X-Shopify-Topic",
+                        topic,
+                        "X-Shopify-Hmac-Sha256",
+                        b64,
+                        "X-Shopify-Shop-Domain",
+                        s->shop,
+                        "X-Shopify-API-Version",
+                        s->version,
+                        "X-Shopify-Webhook-Id",
+                        whid,
+                        "X-Shopify-Event-Id",
+                        evid,
+                        "X-Shopify-Triggered-At",
+                        trig,
+                        NULL};
     for (int i = 0; hv[i]; i++)
         d->hv[i] = strdup(hv[i]);
     d->pub.id = ++s->next_id;
@@ -264,7 +286,10 @@ size_t dg_shopsim_queued(const dg_shopsim *s)
     return n;
 }
 
-size_t dg_shopsim_dropped(const dg_shopsim *s) { return s->dropped; }
+size_t dg_shopsim_dropped(const dg_shopsim *s)
+{
+    return s->dropped;
+}
 
 /* -------------------------------------------------------------- orders */
 
@@ -272,7 +297,8 @@ int dg_shopsim_add_order(dg_shopsim *s, const char *json, size_t len, int notify
 {
     char idb[64];
     cJSON *o = sp_json_parse(json, len);
-    const char *id = o ? sp_json_id(cJSON_GetObjectItemCaseSensitive(o, "id"), idb, sizeof idb) : NULL;
+    const char *id =
+        o ? sp_json_id(cJSON_GetObjectItemCaseSensitive(o, "id"), idb, sizeof idb) : NULL;
     if (!id || shopsim_find(s, id)) {
         cJSON_Delete(o);
         return -1;
@@ -328,8 +354,8 @@ int dg_shopsim_pay(dg_shopsim *s, const char *id)
     set_str(o->o, "financial_status", "paid");
     zero_outstanding(o->o);
     set_str(o->o, "updated_at", at);
-    cJSON_ArrayForEach(ps, cJSON_GetObjectItem(cJSON_GetObjectItem(o->o, "payment_terms"),
-                                               "payment_schedules"))
+    cJSON_ArrayForEach(
+        ps, cJSON_GetObjectItem(cJSON_GetObjectItem(o->o, "payment_terms"), "payment_schedules"))
         set_str(ps, "completed_at", at);
     queue_order(s, "orders/updated", o);
     queue_order(s, "orders/paid", o);
@@ -373,4 +399,3 @@ int dg_shopsim_delete(dg_shopsim *s, const char *id)
     queue(s, "orders/delete", strdup(body));
     return 0;
 }
-

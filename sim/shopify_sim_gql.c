@@ -65,7 +65,8 @@ static cJSON *gql_node(const sorder *so)
     const cJSON *o = so->o, *e;
     cJSON *n = cJSON_CreateObject(), *x;
     char gid[96], buf[64], amt[48];
-    const char *shop_cur = shopsim_gs(o, "currency"), *pres_cur = shopsim_gs(o, "presentment_currency");
+    const char *shop_cur = shopsim_gs(o, "currency"),
+               *pres_cur = shopsim_gs(o, "presentment_currency");
     if (!pres_cur)
         pres_cur = shop_cur;
     snprintf(gid, sizeof gid, "gid://shopify/Order/%s", so->id);
@@ -116,7 +117,8 @@ static cJSON *gql_node(const sorder *so)
     const char *ts = shopsim_gs(cJSON_GetObjectItem(tset, "shop_money"), "amount");
     const char *tp = shopsim_gs(cJSON_GetObjectItem(tset, "presentment_money"), "amount");
     if (!ts)
-        ts = shopsim_gs(o, "current_total_price") ? shopsim_gs(o, "current_total_price") : shopsim_gs(o, "total_price");
+        ts = shopsim_gs(o, "current_total_price") ? shopsim_gs(o, "current_total_price")
+                                                  : shopsim_gs(o, "total_price");
     if (!tp)
         tp = ts;
     const char *owed_s = shopsim_gs(o, "total_outstanding");
@@ -133,8 +135,8 @@ static cJSON *gql_node(const sorder *so)
                           money_bag(owed_s ? owed_s : "0.00", shop_cur, amt, pres_cur));
     cJSON_AddItemToObject(n, "currentTotalPriceSet", money_bag(ts, shop_cur, tp, pres_cur));
     x = cJSON_AddObjectToObject(n, "paymentCollectionDetails");
-    cpv(x, "additionalPaymentCollectionUrl",
-        cJSON_GetObjectItem(o, "payment_collection_details"), "additional_payment_collection_url");
+    cpv(x, "additionalPaymentCollectionUrl", cJSON_GetObjectItem(o, "payment_collection_details"),
+        "additional_payment_collection_url");
     const cJSON *pt = cJSON_GetObjectItem(o, "payment_terms");
     if (cJSON_IsObject(pt)) {
         cJSON *t = cJSON_AddObjectToObject(n, "paymentTerms"), *nodes;
@@ -177,12 +179,14 @@ static cJSON *gql_node(const sorder *so)
             cJSON_AddStringToObject(x, "numberOfOrders", "0");
         }
         cpv(x, "locale", cu, "locale");
-        cJSON_AddItemToObject(x, "defaultAddress", gaddress(cJSON_GetObjectItem(cu, "default_address")));
+        cJSON_AddItemToObject(x, "defaultAddress",
+                              gaddress(cJSON_GetObjectItem(cu, "default_address")));
     } else {
         cJSON_AddNullToObject(n, "customer");
     }
     cJSON_AddItemToObject(n, "billingAddress", gaddress(cJSON_GetObjectItem(o, "billing_address")));
-    cJSON_AddItemToObject(n, "shippingAddress", gaddress(cJSON_GetObjectItem(o, "shipping_address")));
+    cJSON_AddItemToObject(n, "shippingAddress",
+                          gaddress(cJSON_GetObjectItem(o, "shipping_address")));
     x = cJSON_AddArrayToObject(cJSON_AddObjectToObject(n, "lineItems"), "nodes");
     int k = 0;
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(o, "line_items"))
@@ -194,9 +198,10 @@ static cJSON *gql_node(const sorder *so)
         cpv(li, "variantTitle", e, "variant_title");
         cpv(li, "sku", e, "sku");
         cpv(li, "quantity", e, "quantity");
-        cpv(li, "currentQuantity", e, cJSON_HasObjectItem(e, "current_quantity") ? "current_quantity"
-                                                                                 : "quantity");
-        const cJSON *pm = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "price_set"), "presentment_money");
+        cpv(li, "currentQuantity", e,
+            cJSON_HasObjectItem(e, "current_quantity") ? "current_quantity" : "quantity");
+        const cJSON *pm =
+            cJSON_GetObjectItem(cJSON_GetObjectItem(e, "price_set"), "presentment_money");
         ups = cJSON_AddObjectToObject(li, "originalUnitPriceSet");
         cJSON_AddItemToObject(ups, "presentmentMoney",
                               money(pm ? shopsim_gs(pm, "amount") : shopsim_gs(e, "price"),
@@ -219,7 +224,8 @@ static int term_matches(const cJSON *o, const char *term)
     if (strcmp(key, "financial_status") == 0)
         return sp_ieq(shopsim_gs(o, "financial_status"), v);
     if (strcmp(key, "status") == 0) {
-        int cancelled = shopsim_gs(o, "cancelled_at") != NULL, closed = shopsim_gs(o, "closed_at") != NULL;
+        int cancelled = shopsim_gs(o, "cancelled_at") != NULL,
+            closed = shopsim_gs(o, "closed_at") != NULL;
         if (sp_ieq(v, "open"))
             return !cancelled && !closed;
         if (sp_ieq(v, "closed"))
@@ -376,8 +382,8 @@ static cJSON *run_order(dg_shopsim *s, const cJSON *vars, double *actual)
     char id[64];
     const char *gid = shopsim_gs(vars, "id");
     cJSON *r = cJSON_CreateObject(), *d = cJSON_AddObjectToObject(r, "data");
-    sorder *o = sp_json_id(cJSON_GetObjectItem(vars, "id"), id, sizeof id) &&
-                        gid && strncmp(gid, "gid://shopify/Order/", 20) == 0
+    sorder *o = sp_json_id(cJSON_GetObjectItem(vars, "id"), id, sizeof id) && gid &&
+                        strncmp(gid, "gid://shopify/Order/", 20) == 0
                     ? shopsim_find(s, id)
                     : NULL;
     if (o) {
@@ -394,7 +400,7 @@ static cJSON *run_cancel(dg_shopsim *s, const cJSON *vars, double *actual)
 {
     char id[64], job[37], jgid[80];
     static const char *const reasons[] = {"CUSTOMER", "DECLINED", "FRAUD", "INVENTORY",
-                                          "OTHER", "STAFF", NULL};
+                                          "OTHER",    "STAFF",    NULL};
     const char *reason = shopsim_gs(vars, "reason");
     int ok_reason = 0;
     cJSON *r = cJSON_CreateObject(), *oc, *errs;
@@ -481,8 +487,10 @@ void dg_shopsim_graphql(dg_shopsim *s, const char *token, const char *body, size
     }
     if (requested > s->bucket_max) {
         char m[160];
-        snprintf(m, sizeof m, "Query cost is %.0f, which exceeds the single query max cost "
-                 "limit (%.0f).", requested, s->bucket_max);
+        snprintf(m, sizeof m,
+                 "Query cost is %.0f, which exceeds the single query max cost "
+                 "limit (%.0f).",
+                 requested, s->bucket_max);
         r = error_doc(m, "MAX_COST_EXCEEDED");
         add_cost(s, r, requested, 0, 0);
     } else {

@@ -161,8 +161,8 @@ static int verify_hmac(sp *s, const void *body, size_t len, const char *hdr)
 
 static int topic_known(sp *s, const char *t)
 {
-    static const char *const topics[] = {"orders/create", "orders/updated", "orders/paid",
-                                         "orders/cancelled", "orders/delete", NULL};
+    static const char *const topics[] = {"orders/create",    "orders/updated", "orders/paid",
+                                         "orders/cancelled", "orders/delete",  NULL};
     for (int i = 0; topics[i]; i++)
         if (strcmp(t, topics[i]) == 0)
             return 1;
@@ -356,7 +356,8 @@ static int sp_configure(sp *s, const dg_host *host, dg_instance *inst, char *err
         return DG_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
-        if ((s->presale_tags[s->n_presale_tags] = host->config_array_string(inst, "presale_tags", i)))
+        if ((s->presale_tags[s->n_presale_tags] =
+                 host->config_array_string(inst, "presale_tags", i)))
             s->n_presale_tags++;
     if (!have_list) {
         s->presale_tags[0] = "pre-order";
@@ -460,36 +461,109 @@ static void sp_destroy(void *self)
     free(s);
 }
 
-static int sp_backfill(void *self, dg_op op) { return sp_gql_backfill(self, op, 0); }
-static int sp_act(void *self, const dg_store_action *a, dg_op op) { return sp_gql_act(self, a, op); }
+static int sp_backfill(void *self, dg_op op)
+{
+    return sp_gql_backfill(self, op, 0);
+}
+static int sp_act(void *self, const dg_store_action *a, dg_op op)
+{
+    return sp_gql_act(self, a, op);
+}
 
 static const dg_config_field sp_schema[] = {
     {"shop_domain", DG_CFG_STRING, DG_CFGF_REQUIRED, NULL, "name.myshopify.com", 0, 0, {0}},
-    {"access_token", DG_CFG_STRING, DG_CFGF_REQUIRED | DG_CFGF_SECRET, NULL,
-     "Admin API access token (shpat_...)", 0, 0, {0}},
-    {"client_secret", DG_CFG_STRING, DG_CFGF_REQUIRED | DG_CFGF_SECRET, NULL,
-     "app client secret: webhook HMAC key", 0, 0, {0}},
-    {"previous_client_secret", DG_CFG_STRING, DG_CFGF_SECRET, NULL,
-     "secret before a rotation, accepted until rotation_until", 0, 0, {0}},
+    {"access_token",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED | DG_CFGF_SECRET,
+     NULL,
+     "Admin API access token (shpat_...)",
+     0,
+     0,
+     {0}},
+    {"client_secret",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED | DG_CFGF_SECRET,
+     NULL,
+     "app client secret: webhook HMAC key",
+     0,
+     0,
+     {0}},
+    {"previous_client_secret",
+     DG_CFG_STRING,
+     DG_CFGF_SECRET,
+     NULL,
+     "secret before a rotation, accepted until rotation_until",
+     0,
+     0,
+     {0}},
     {"rotation_until", DG_CFG_STRING, 0, NULL, "ISO-8601 end of the rotation period", 0, 0, {0}},
     {"api_version", DG_CFG_STRING, 0, "\"2025-10\"", "Admin API version", 0, 0, {0}},
-    {"admin_base", DG_CFG_STRING, 0, NULL, "API base URL (default https://<shop_domain>)", 0, 0,
+    {"admin_base",
+     DG_CFG_STRING,
+     0,
+     NULL,
+     "API base URL (default https://<shop_domain>)",
+     0,
+     0,
      {0}},
-    {"presale_tags", DG_CFG_STRING_LIST, 0, "[\"pre-order\",\"deposit\"]",
-     "order tags that mark a pre-sale", 0, 0, {0}},
-    {"presale_note_attribute", DG_CFG_STRING, 0, NULL, "note attribute that marks a pre-sale", 0,
-     0, {0}},
-    {"unpaid_close_after_minutes", DG_CFG_INT, 0, "1440", "store closes pending orders after", 1,
-     525600, {0}},
-    {"default_timezone", DG_CFG_STRING, 0, NULL, "IANA zone when the address says nothing", 0, 0,
+    {"presale_tags",
+     DG_CFG_STRING_LIST,
+     0,
+     "[\"pre-order\",\"deposit\"]",
+     "order tags that mark a pre-sale",
+     0,
+     0,
      {0}},
-    {"reconcile_interval_s", DG_CFG_INT, 0, "900", "re-list open orders every (0: never)", 0,
-     604800, {0}},
+    {"presale_note_attribute",
+     DG_CFG_STRING,
+     0,
+     NULL,
+     "note attribute that marks a pre-sale",
+     0,
+     0,
+     {0}},
+    {"unpaid_close_after_minutes",
+     DG_CFG_INT,
+     0,
+     "1440",
+     "store closes pending orders after",
+     1,
+     525600,
+     {0}},
+    {"default_timezone",
+     DG_CFG_STRING,
+     0,
+     NULL,
+     "IANA zone when the address says nothing",
+     0,
+     0,
+     {0}},
+    {"reconcile_interval_s",
+     DG_CFG_INT,
+     0,
+     "900",
+     "re-list open orders every (0: never)",
+     0,
+     604800,
+     {0}},
     {"payment_schedules_due", DG_CFG_BOOL, 0, "false", "accept payment_schedules/due", 0, 0, {0}},
-    {"page_size", DG_CFG_INT, 0, "10", "orders per GraphQL page (about 45 cost points each)", 1, 250, {0}},
+    {"page_size",
+     DG_CFG_INT,
+     0,
+     "10",
+     "orders per GraphQL page (about 45 cost points each)",
+     1,
+     250,
+     {0}},
     {"refund_on_cancel", DG_CFG_BOOL, 0, "false", "refund payments when cancelling", 0, 0, {0}},
-    {"dedupe_ttl_hours", DG_CFG_INT, 0, "72", "how long webhook/event ids are remembered", 1,
-     8760, {0}},
+    {"dedupe_ttl_hours",
+     DG_CFG_INT,
+     0,
+     "72",
+     "how long webhook/event ids are remembered",
+     1,
+     8760,
+     {0}},
     {NULL, 0, 0, NULL, NULL, 0, 0, {0}}};
 
 static const dg_store_ops sp_ops = {

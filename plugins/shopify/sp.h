@@ -95,8 +95,8 @@ typedef struct sp {
     /* runtime */
     int started, stopping;
     dg_timer *reconcile_timer;
-    sp_job *jobs;       /* backfill/reconcile runs in progress */
-    sp_gcall *gcalls;   /* GraphQL calls in flight or waiting */
+    sp_job *jobs;        /* backfill/reconcile runs in progress */
+    sp_gcall *gcalls;    /* GraphQL calls in flight or waiting */
     sp_pending *pending; /* webhooks waiting for a durable store */
     /* last throttle status seen from the API */
     double thr_available, thr_max, thr_restore;

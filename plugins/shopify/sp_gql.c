@@ -12,19 +12,19 @@
 #define SP_MAX_ATTEMPTS 10
 #define SP_OPEN_QUERY "financial_status:partially_paid OR financial_status:pending status:open"
 
-#define SP_ORDER_FIELDS                                                                        \
-    "fragment DgOrderFields on Order { id legacyResourceId name createdAt updatedAt "          \
-    "cancelledAt closedAt displayFinancialStatus test tags email phone customerLocale "        \
-    "statusPageUrl currencyCode presentmentCurrencyCode customAttributes { key value } "       \
-    "totalOutstandingSet { shopMoney { amount currencyCode } presentmentMoney { amount "       \
-    "currencyCode } } currentTotalPriceSet { shopMoney { amount currencyCode } "               \
-    "presentmentMoney { amount currencyCode } } paymentCollectionDetails { "                  \
-    "additionalPaymentCollectionUrl } paymentTerms { paymentTermsType dueInDays "              \
-    "paymentSchedules(first: 3) { nodes { issuedAt dueAt completedAt } } } customer { id "     \
-    "legacyResourceId firstName lastName email phone numberOfOrders locale defaultAddress { "  \
-    "countryCodeV2 provinceCode phone } } billingAddress { firstName lastName phone "          \
-    "countryCodeV2 provinceCode } shippingAddress { firstName lastName phone countryCodeV2 "   \
-    "provinceCode } lineItems(first: 10) { nodes { title variantTitle sku quantity "           \
+#define SP_ORDER_FIELDS                                                                            \
+    "fragment DgOrderFields on Order { id legacyResourceId name createdAt updatedAt "              \
+    "cancelledAt closedAt displayFinancialStatus test tags email phone customerLocale "            \
+    "statusPageUrl currencyCode presentmentCurrencyCode customAttributes { key value } "           \
+    "totalOutstandingSet { shopMoney { amount currencyCode } presentmentMoney { amount "           \
+    "currencyCode } } currentTotalPriceSet { shopMoney { amount currencyCode } "                   \
+    "presentmentMoney { amount currencyCode } } paymentCollectionDetails { "                       \
+    "additionalPaymentCollectionUrl } paymentTerms { paymentTermsType dueInDays "                  \
+    "paymentSchedules(first: 3) { nodes { issuedAt dueAt completedAt } } } customer { id "         \
+    "legacyResourceId firstName lastName email phone numberOfOrders locale defaultAddress { "      \
+    "countryCodeV2 provinceCode phone } } billingAddress { firstName lastName phone "              \
+    "countryCodeV2 provinceCode } shippingAddress { firstName lastName phone countryCodeV2 "       \
+    "provinceCode } lineItems(first: 10) { nodes { title variantTitle sku quantity "               \
     "currentQuantity originalUnitPriceSet { presentmentMoney { amount currencyCode } } } } }"
 
 static const char Q_ORDERS[] =
@@ -218,10 +218,12 @@ static void on_http(void *ud, const dg_http_response *r)
         gcall_retry(g, ms > 0 ? ms : 1000, "THROTTLED");
         return;
     }
-    if (cJSON_IsString(errs) || (cJSON_GetArraySize(errs) > 0 &&
-                                 !cJSON_IsObject(cJSON_GetObjectItem(root, "data")))) {
+    if (cJSON_IsString(errs) ||
+        (cJSON_GetArraySize(errs) > 0 && !cJSON_IsObject(cJSON_GetObjectItem(root, "data")))) {
         snprintf(msg, sizeof msg, "GraphQL error: %s",
-                 first ? first : cJSON_IsString(errs) ? errs->valuestring : "unknown");
+                 first                  ? first
+                 : cJSON_IsString(errs) ? errs->valuestring
+                                        : "unknown");
         gcall_finish(g, DG_EPROTO, root, msg);
         cJSON_Delete(root);
         return;
@@ -285,7 +287,8 @@ static void cp(cJSON *dst, const char *dk, const cJSON *src, const char *sk)
 static cJSON *money_set(const cJSON *set)
 {
     cJSON *o = cJSON_CreateObject();
-    const char *names[2][2] = {{"shopMoney", "shop_money"}, {"presentmentMoney", "presentment_money"}};
+    const char *names[2][2] = {{"shopMoney", "shop_money"},
+                               {"presentmentMoney", "presentment_money"}};
     for (int i = 0; i < 2; i++) {
         const cJSON *m = cJSON_GetObjectItem(set, names[i][0]);
         if (!cJSON_IsObject(m))
@@ -378,7 +381,8 @@ cJSON *sp_gql_node_to_rest(const cJSON *n)
         cp(pt, "payment_terms_type", v, "paymentTermsType");
         cp(pt, "due_in_days", v, "dueInDays");
         arr = cJSON_AddArrayToObject(pt, "payment_schedules");
-        cJSON_ArrayForEach(e, cJSON_GetObjectItem(cJSON_GetObjectItem(v, "paymentSchedules"), "nodes"))
+        cJSON_ArrayForEach(e,
+                           cJSON_GetObjectItem(cJSON_GetObjectItem(v, "paymentSchedules"), "nodes"))
         {
             cJSON *ps = cJSON_CreateObject();
             cp(ps, "issued_at", e, "issuedAt");
@@ -403,7 +407,8 @@ cJSON *sp_gql_node_to_rest(const cJSON *n)
                                   address(cJSON_GetObjectItem(v, "defaultAddress")));
     }
     if (cJSON_IsObject(cJSON_GetObjectItem(n, "billingAddress")))
-        cJSON_AddItemToObject(o, "billing_address", address(cJSON_GetObjectItem(n, "billingAddress")));
+        cJSON_AddItemToObject(o, "billing_address",
+                              address(cJSON_GetObjectItem(n, "billingAddress")));
     if (cJSON_IsObject(cJSON_GetObjectItem(n, "shippingAddress")))
         cJSON_AddItemToObject(o, "shipping_address",
                               address(cJSON_GetObjectItem(n, "shippingAddress")));
@@ -459,7 +464,8 @@ static int emit_node(sp *s, const cJSON *node, int only_newer)
         return DG_EINVAL;
     rc = sp_map_order(rest, NULL, &s->map, &e, err, sizeof err);
     cJSON_Delete(rest);
-    if (rc == DG_OK && only_newer && e.ev.updated_at && e.ev.updated_at <= last_seen(s, e.ev.order_id)) {
+    if (rc == DG_OK && only_newer && e.ev.updated_at &&
+        e.ev.updated_at <= last_seen(s, e.ev.order_id)) {
         sp_event_free(&e);
         return 0;
     }
@@ -605,7 +611,7 @@ static void act_complete(sp *s, act_ctx *c, int status, dg_error_class cls, cons
 
 static dg_error_class class_of(int status)
 {
-    return status == DG_ECONFIG ? DG_ERRC_CONFIG
+    return status == DG_ECONFIG  ? DG_ERRC_CONFIG
            : status == DG_EPROTO ? DG_ERRC_PERMANENT
                                  : DG_ERRC_RETRYABLE;
 }
@@ -663,14 +669,15 @@ static void on_cancel(sp *s, void *ud, int status, const cJSON *root, const char
         act_complete(s, c, DG_EPROTO, DG_ERRC_PERMANENT, code[0] ? code : NULL, buf, NULL);
         return;
     }
-    const char *job = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(oc, "job"), "id"));
+    const char *job =
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(oc, "job"), "id"));
     act_complete(s, c, DG_OK, DG_ERRC_NONE, NULL, NULL, job);
 }
 
 static const char *cancel_reason(const char *r)
 {
-    static const char *const ok[] = {"CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER",
-                                     "STAFF", NULL};
+    static const char *const ok[] = {"CUSTOMER", "DECLINED", "FRAUD", "INVENTORY",
+                                     "OTHER",    "STAFF",    NULL};
     for (int i = 0; r && ok[i]; i++)
         if (sp_ieq(r, ok[i]))
             return ok[i];

@@ -180,14 +180,14 @@ static void fill_customer(sp_event *e, const cJSON *order, const sp_map_opts *o)
     c->orders_count = -1;
     c->paid_orders_count = -1;
     c->id = keep(e, sp_json_id(cJSON_GetObjectItemCaseSensitive(cu, "id"), buf, sizeof buf));
-    c->first_name = keep(e, str(cu, "first_name") ? str(cu, "first_name")
-                                                  : str(bill, "first_name"));
+    c->first_name =
+        keep(e, str(cu, "first_name") ? str(cu, "first_name") : str(bill, "first_name"));
     c->last_name = keep(e, str(cu, "last_name") ? str(cu, "last_name") : str(bill, "last_name"));
-    c->email = keep(e, str(order, "email") ? str(order, "email")
-                   : str(order, "contact_email") ? str(order, "contact_email")
-                                                 : str(cu, "email"));
-    c->locale = keep(e, str(order, "customer_locale") ? str(order, "customer_locale")
-                                                      : str(cu, "locale"));
+    c->email = keep(e, str(order, "email")           ? str(order, "email")
+                       : str(order, "contact_email") ? str(order, "contact_email")
+                                                     : str(cu, "email"));
+    c->locale =
+        keep(e, str(order, "customer_locale") ? str(order, "customer_locale") : str(cu, "locale"));
     for (size_t i = 0; i < 3 && !c->country; i++) {
         const char *cc = str(addr_src[i], "country_code");
         if (cc) {
@@ -283,8 +283,8 @@ int sp_map_order(const cJSON *order, const char *topic, const sp_map_opts *o, sp
     ev->customer.orders_count = -1;
     ev->customer.paid_orders_count = -1;
     if (!cJSON_IsObject(order) ||
-        !(ev->order_id = keep(e, sp_json_id(cJSON_GetObjectItemCaseSensitive(order, "id"), idbuf,
-                                            sizeof idbuf)))) {
+        !(ev->order_id = keep(
+              e, sp_json_id(cJSON_GetObjectItemCaseSensitive(order, "id"), idbuf, sizeof idbuf)))) {
         snprintf(err, err_len, "order without a usable id");
         return DG_EINVAL;
     }
@@ -301,7 +301,8 @@ int sp_map_order(const cJSON *order, const char *topic, const sp_map_opts *o, sp
     ev->currency = keep(e, cur);
 
     /* amount owed: presentment money when we have it, else converted from shop money */
-    const char *c2 = NULL, *a = set_amount(order, "total_outstanding_set", "presentment_money", &c2);
+    const char *c2 = NULL,
+               *a = set_amount(order, "total_outstanding_set", "presentment_money", &c2);
     int64_t owed = -1;
     if (a)
         owed = money_of(a, c2 ? c2 : cur);
@@ -347,13 +348,14 @@ int sp_map_order(const cJSON *order, const char *topic, const sp_map_opts *o, sp
         ev->flow = DG_FLOW_PRESALE_BALANCE;
     } else if (sp_ieq(fin, "pending")) {
         ev->flow = DG_FLOW_UNPAID_ORDER;
-        ev->close_at = ev->due_at ? ev->due_at
-                                  : (ev->created_at ? ev->created_at + o->unpaid_close_after_ms : 0);
+        ev->close_at = ev->due_at
+                           ? ev->due_at
+                           : (ev->created_at ? ev->created_at + o->unpaid_close_after_ms : 0);
     }
 
     /* pay link: collection URL > draft invoice > order status page */
-    const char *link = str(obj(order, "payment_collection_details"),
-                           "additional_payment_collection_url");
+    const char *link =
+        str(obj(order, "payment_collection_details"), "additional_payment_collection_url");
     if (!link)
         link = str(order, "invoice_url");
     if (!link)
@@ -364,8 +366,8 @@ int sp_map_order(const cJSON *order, const char *topic, const sp_map_opts *o, sp
         ev->kind = DG_ORDER_PAID;
     else if ((topic && strcmp(topic, "orders/cancelled") == 0) || str(order, "cancelled_at"))
         ev->kind = DG_ORDER_CANCELLED;
-    else if (owed == 0 && (sp_ieq(fin, "paid") || sp_ieq(fin, "partially_refunded") ||
-                           sp_ieq(fin, "refunded")))
+    else if (owed == 0 &&
+             (sp_ieq(fin, "paid") || sp_ieq(fin, "partially_refunded") || sp_ieq(fin, "refunded")))
         ev->kind = DG_ORDER_PAID;
     return DG_OK;
 }

@@ -104,9 +104,9 @@ const char *sp_json_id(const cJSON *v, char *buf, size_t cap)
 
 int sp_currency_exponent(const char *c)
 {
-    static const char *const zero[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW",
-                                       "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
-                                       "XPF", NULL};
+    static const char *const zero[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY",
+                                       "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
+                                       "VND", "VUV", "XAF", "XOF", "XPF", NULL};
     static const char *const three[] = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND", NULL};
     if (!c)
         return 2;
@@ -185,8 +185,8 @@ static int num(const char **p, int n, int *out)
 int sp_time_parse(const char *s, int64_t *out_ms)
 {
     int Y, M, D, h, mi, sec, ms = 0, oh = 0, om = 0, sign = 0;
-    if (!s || num(&s, 4, &Y) || *s++ != '-' || num(&s, 2, &M) || *s++ != '-' ||
-        num(&s, 2, &D) || (*s != 'T' && *s != 't' && *s != ' '))
+    if (!s || num(&s, 4, &Y) || *s++ != '-' || num(&s, 2, &M) || *s++ != '-' || num(&s, 2, &D) ||
+        (*s != 'T' && *s != 't' && *s != ' '))
         return DG_EINVAL;
     s++;
     if (num(&s, 2, &h) || *s++ != ':' || num(&s, 2, &mi) || *s++ != ':' || num(&s, 2, &sec))
@@ -248,20 +248,20 @@ void sp_time_format(int64_t ms, char *out, size_t cap)
 
 typedef struct cc_rule {
     const char *iso, *code;
-    char trunk;          /* national trunk prefix digit dropped after the code, 0 none */
+    char trunk;           /* national trunk prefix digit dropped after the code, 0 none */
     int min_nsn, max_nsn; /* national significant number length */
 } cc_rule;
 
 static const cc_rule cc_rules[] = {
-    {"US", "1", 0, 10, 10},   {"CA", "1", 0, 10, 10},  {"PR", "1", 0, 10, 10},
-    {"GB", "44", '0', 9, 10}, {"IE", "353", '0', 7, 9}, {"FR", "33", '0', 9, 9},
-    {"DE", "49", '0', 6, 13}, {"ES", "34", 0, 9, 9},    {"IT", "39", 0, 6, 11},
-    {"PT", "351", 0, 9, 9},   {"NL", "31", '0', 9, 9},  {"BE", "32", '0', 8, 9},
-    {"CH", "41", '0', 9, 9},  {"AT", "43", '0', 4, 13}, {"AU", "61", '0', 9, 9},
-    {"NZ", "64", '0', 8, 10}, {"IN", "91", '0', 10, 10}, {"JP", "81", '0', 9, 10},
-    {"BR", "55", '0', 10, 11}, {"MX", "52", 0, 10, 10}, {"AR", "54", '0', 10, 11},
-    {"SE", "46", '0', 7, 9},  {"NO", "47", 0, 8, 8},    {"DK", "45", 0, 8, 8},
-    {"PL", "48", 0, 9, 9},    {"ZA", "27", '0', 9, 9},  {"SG", "65", 0, 8, 8},
+    {"US", "1", 0, 10, 10},    {"CA", "1", 0, 10, 10},    {"PR", "1", 0, 10, 10},
+    {"GB", "44", '0', 9, 10},  {"IE", "353", '0', 7, 9},  {"FR", "33", '0', 9, 9},
+    {"DE", "49", '0', 6, 13},  {"ES", "34", 0, 9, 9},     {"IT", "39", 0, 6, 11},
+    {"PT", "351", 0, 9, 9},    {"NL", "31", '0', 9, 9},   {"BE", "32", '0', 8, 9},
+    {"CH", "41", '0', 9, 9},   {"AT", "43", '0', 4, 13},  {"AU", "61", '0', 9, 9},
+    {"NZ", "64", '0', 8, 10},  {"IN", "91", '0', 10, 10}, {"JP", "81", '0', 9, 10},
+    {"BR", "55", '0', 10, 11}, {"MX", "52", 0, 10, 10},   {"AR", "54", '0', 10, 11},
+    {"SE", "46", '0', 7, 9},   {"NO", "47", 0, 8, 8},     {"DK", "45", 0, 8, 8},
+    {"PL", "48", 0, 9, 9},     {"ZA", "27", '0', 9, 9},   {"SG", "65", 0, 8, 8},
     {NULL, NULL, 0, 0, 0}};
 
 static const cc_rule *cc_find(const char *iso)
@@ -345,46 +345,91 @@ typedef struct tz_rule {
 
 static const tz_rule tz_rules[] = {
     /* countries with one zone */
-    {"GB", NULL, "Europe/London"}, {"IE", NULL, "Europe/Dublin"}, {"FR", NULL, "Europe/Paris"},
-    {"DE", NULL, "Europe/Berlin"}, {"IT", NULL, "Europe/Rome"}, {"NL", NULL, "Europe/Amsterdam"},
-    {"BE", NULL, "Europe/Brussels"}, {"CH", NULL, "Europe/Zurich"}, {"AT", NULL, "Europe/Vienna"},
-    {"SE", NULL, "Europe/Stockholm"}, {"NO", NULL, "Europe/Oslo"}, {"DK", NULL, "Europe/Copenhagen"},
-    {"PL", NULL, "Europe/Warsaw"}, {"JP", NULL, "Asia/Tokyo"}, {"IN", NULL, "Asia/Kolkata"},
-    {"SG", NULL, "Asia/Singapore"}, {"ZA", NULL, "Africa/Johannesburg"}, {"NZ", NULL, "Pacific/Auckland"},
-    {"AR", NULL, "America/Argentina/Buenos_Aires"}, {"PR", NULL, "America/Puerto_Rico"},
+    {"GB", NULL, "Europe/London"},
+    {"IE", NULL, "Europe/Dublin"},
+    {"FR", NULL, "Europe/Paris"},
+    {"DE", NULL, "Europe/Berlin"},
+    {"IT", NULL, "Europe/Rome"},
+    {"NL", NULL, "Europe/Amsterdam"},
+    {"BE", NULL, "Europe/Brussels"},
+    {"CH", NULL, "Europe/Zurich"},
+    {"AT", NULL, "Europe/Vienna"},
+    {"SE", NULL, "Europe/Stockholm"},
+    {"NO", NULL, "Europe/Oslo"},
+    {"DK", NULL, "Europe/Copenhagen"},
+    {"PL", NULL, "Europe/Warsaw"},
+    {"JP", NULL, "Asia/Tokyo"},
+    {"IN", NULL, "Asia/Kolkata"},
+    {"SG", NULL, "Asia/Singapore"},
+    {"ZA", NULL, "Africa/Johannesburg"},
+    {"NZ", NULL, "Pacific/Auckland"},
+    {"AR", NULL, "America/Argentina/Buenos_Aires"},
+    {"PR", NULL, "America/Puerto_Rico"},
     /* countries with several zones: the province decides */
-    {"US", "NY", "America/New_York"}, {"US", "NJ", "America/New_York"},
-    {"US", "MA", "America/New_York"}, {"US", "PA", "America/New_York"},
-    {"US", "GA", "America/New_York"}, {"US", "FL", "America/New_York"},
-    {"US", "VA", "America/New_York"}, {"US", "NC", "America/New_York"},
-    {"US", "SC", "America/New_York"}, {"US", "OH", "America/New_York"},
-    {"US", "MI", "America/Detroit"}, {"US", "DC", "America/New_York"},
-    {"US", "MD", "America/New_York"}, {"US", "CT", "America/New_York"},
-    {"US", "KY", "America/New_York"}, {"US", "IL", "America/Chicago"},
-    {"US", "TX", "America/Chicago"}, {"US", "MN", "America/Chicago"},
-    {"US", "WI", "America/Chicago"}, {"US", "MO", "America/Chicago"},
-    {"US", "LA", "America/Chicago"}, {"US", "TN", "America/Chicago"},
-    {"US", "AL", "America/Chicago"}, {"US", "IA", "America/Chicago"},
-    {"US", "CO", "America/Denver"}, {"US", "UT", "America/Denver"},
-    {"US", "NM", "America/Denver"}, {"US", "AZ", "America/Phoenix"},
-    {"US", "CA", "America/Los_Angeles"}, {"US", "WA", "America/Los_Angeles"},
-    {"US", "OR", "America/Los_Angeles"}, {"US", "NV", "America/Los_Angeles"},
-    {"US", "AK", "America/Anchorage"}, {"US", "HI", "Pacific/Honolulu"},
-    {"CA", "ON", "America/Toronto"}, {"CA", "QC", "America/Toronto"},
-    {"CA", "BC", "America/Vancouver"}, {"CA", "AB", "America/Edmonton"},
-    {"CA", "MB", "America/Winnipeg"}, {"CA", "SK", "America/Regina"},
-    {"CA", "NS", "America/Halifax"}, {"CA", "NB", "America/Moncton"},
-    {"CA", "NL", "America/St_Johns"}, {"ES", NULL, "Europe/Madrid"},
-    {"PT", NULL, "Europe/Lisbon"}, {"BR", "SP", "America/Sao_Paulo"},
-    {"BR", "RJ", "America/Sao_Paulo"}, {"BR", "MG", "America/Sao_Paulo"},
-    {"BR", "PR", "America/Sao_Paulo"}, {"BR", "RS", "America/Sao_Paulo"},
-    {"BR", "BA", "America/Bahia"}, {"BR", "AM", "America/Manaus"},
-    {"MX", "CMX", "America/Mexico_City"}, {"MX", "JAL", "America/Mexico_City"},
-    {"MX", "NLE", "America/Monterrey"}, {"MX", "BC", "America/Tijuana"},
-    {"AU", "NSW", "Australia/Sydney"}, {"AU", "VIC", "Australia/Melbourne"},
-    {"AU", "QLD", "Australia/Brisbane"}, {"AU", "WA", "Australia/Perth"},
-    {"AU", "SA", "Australia/Adelaide"}, {"AU", "TAS", "Australia/Hobart"},
-    {"AU", "ACT", "Australia/Sydney"}, {"AU", "NT", "Australia/Darwin"},
+    {"US", "NY", "America/New_York"},
+    {"US", "NJ", "America/New_York"},
+    {"US", "MA", "America/New_York"},
+    {"US", "PA", "America/New_York"},
+    {"US", "GA", "America/New_York"},
+    {"US", "FL", "America/New_York"},
+    {"US", "VA", "America/New_York"},
+    {"US", "NC", "America/New_York"},
+    {"US", "SC", "America/New_York"},
+    {"US", "OH", "America/New_York"},
+    {"US", "MI", "America/Detroit"},
+    {"US", "DC", "America/New_York"},
+    {"US", "MD", "America/New_York"},
+    {"US", "CT", "America/New_York"},
+    {"US", "KY", "America/New_York"},
+    {"US", "IL", "America/Chicago"},
+    {"US", "TX", "America/Chicago"},
+    {"US", "MN", "America/Chicago"},
+    {"US", "WI", "America/Chicago"},
+    {"US", "MO", "America/Chicago"},
+    {"US", "LA", "America/Chicago"},
+    {"US", "TN", "America/Chicago"},
+    {"US", "AL", "America/Chicago"},
+    {"US", "IA", "America/Chicago"},
+    {"US", "CO", "America/Denver"},
+    {"US", "UT", "America/Denver"},
+    {"US", "NM", "America/Denver"},
+    {"US", "AZ", "America/Phoenix"},
+    {"US", "CA", "America/Los_Angeles"},
+    {"US", "WA", "America/Los_Angeles"},
+    {"US", "OR", "America/Los_Angeles"},
+    {"US", "NV", "America/Los_Angeles"},
+    {"US", "AK", "America/Anchorage"},
+    {"US", "HI", "Pacific/Honolulu"},
+    {"CA", "ON", "America/Toronto"},
+    {"CA", "QC", "America/Toronto"},
+    {"CA", "BC", "America/Vancouver"},
+    {"CA", "AB", "America/Edmonton"},
+    {"CA", "MB", "America/Winnipeg"},
+    {"CA", "SK", "America/Regina"},
+    {"CA", "NS", "America/Halifax"},
+    {"CA", "NB", "America/Moncton"},
+    {"CA", "NL", "America/St_Johns"},
+    {"ES", NULL, "Europe/Madrid"},
+    {"PT", NULL, "Europe/Lisbon"},
+    {"BR", "SP", "America/Sao_Paulo"},
+    {"BR", "RJ", "America/Sao_Paulo"},
+    {"BR", "MG", "America/Sao_Paulo"},
+    {"BR", "PR", "America/Sao_Paulo"},
+    {"BR", "RS", "America/Sao_Paulo"},
+    {"BR", "BA", "America/Bahia"},
+    {"BR", "AM", "America/Manaus"},
+    {"MX", "CMX", "America/Mexico_City"},
+    {"MX", "JAL", "America/Mexico_City"},
+    {"MX", "NLE", "America/Monterrey"},
+    {"MX", "BC", "America/Tijuana"},
+    {"AU", "NSW", "Australia/Sydney"},
+    {"AU", "VIC", "Australia/Melbourne"},
+    {"AU", "QLD", "Australia/Brisbane"},
+    {"AU", "WA", "Australia/Perth"},
+    {"AU", "SA", "Australia/Adelaide"},
+    {"AU", "TAS", "Australia/Hobart"},
+    {"AU", "ACT", "Australia/Sydney"},
+    {"AU", "NT", "Australia/Darwin"},
     {NULL, NULL, NULL}};
 
 const char *sp_tz_hint(const char *country, const char *province)

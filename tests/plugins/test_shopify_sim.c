@@ -25,7 +25,10 @@ static int64_t now_static(void *ud)
     (void)ud;
     return g_now;
 }
-static int64_t now_fh(void *ud) { return fh_now(ud); }
+static int64_t now_fh(void *ud)
+{
+    return fh_now(ud);
+}
 
 static dg_shopsim *sim_new(double max, double restore, dg_shopsim_now_fn now, void *ud)
 {
@@ -55,7 +58,8 @@ static char *load(const char *name)
 static void add_small(dg_shopsim *s, const char *id, const char *status, const char *extra)
 {
     char b[1024];
-    const char *cancelled = extra && strstr(extra, "cancelled") ? "\"2026-03-01T11:00:00Z\"" : "null";
+    const char *cancelled =
+        extra && strstr(extra, "cancelled") ? "\"2026-03-01T11:00:00Z\"" : "null";
     const char *closed = extra && strstr(extra, "closed") ? "\"2026-03-01T11:00:00Z\"" : "null";
     snprintf(b, sizeof b,
              "{\"id\":%s,\"name\":\"#%.4s\",\"financial_status\":\"%s\",\"currency\":\"USD\","
@@ -166,9 +170,9 @@ static void test_retry_schedule(void **state)
     dg_shopsim_free(s);
 }
 
-#define Q_PAGE(after)                                                                          \
-    "{\"query\":\"query DgOrders($first: Int!) { ... }\",\"variables\":{\"first\":2,"        \
-    "\"after\":" after ",\"query\":\"financial_status:partially_paid OR "                      \
+#define Q_PAGE(after)                                                                              \
+    "{\"query\":\"query DgOrders($first: Int!) { ... }\",\"variables\":{\"first\":2,"              \
+    "\"after\":" after ",\"query\":\"financial_status:partially_paid OR "                          \
     "financial_status:pending status:open\"}}"
 
 static void test_graphql_filter_pages(void **state)
@@ -208,18 +212,19 @@ static void test_graphql_filter_pages(void **state)
     }
     assert_int_equal(k, 4);
     /* a node in the plugin's shape */
-    cJSON *r = gql(s, "{\"query\":\"query DgOrder($id: ID!) { }\",\"variables\":{\"id\":"
-                      "\"gid://shopify/Order/1001\"}}",
+    cJSON *r = gql(s,
+                   "{\"query\":\"query DgOrder($id: ID!) { }\",\"variables\":{\"id\":"
+                   "\"gid://shopify/Order/1001\"}}",
                    &st);
     const cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "order");
     assert_string_equal(cJSON_GetObjectItem(n, "displayFinancialStatus")->valuestring,
                         "PARTIALLY_PAID");
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "customer"), "legacyResourceId")
-                            ->valuestring,
-                        "115310627314723954");
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "customer"), "numberOfOrders")
-                            ->valuestring,
-                        "1");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(n, "customer"), "legacyResourceId")->valuestring,
+        "115310627314723954");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(n, "customer"), "numberOfOrders")->valuestring,
+        "1");
     cJSON_Delete(r);
     r = gql(s, Q_PAGE("\"bm90LWEtY3Vyc29y\""), &st);
     assert_string_equal(err_code(r), "BAD_REQUEST");
@@ -282,9 +287,9 @@ static void test_order_cancel(void **state)
     g_now = 1772442000000;
     dg_shopsim *s = sim_new(0, 0, now_static, NULL);
     add_small(s, "1001", "pending", NULL);
-#define QC                                                                                     \
-    "{\"query\":\"mutation DgOrderCancel { }\",\"variables\":{\"orderId\":"                   \
-    "\"gid://shopify/Order/%s\",\"reason\":\"CUSTOMER\",\"restock\":true,"                    \
+#define QC                                                                                         \
+    "{\"query\":\"mutation DgOrderCancel { }\",\"variables\":{\"orderId\":"                        \
+    "\"gid://shopify/Order/%s\",\"reason\":\"CUSTOMER\",\"restock\":true,"                         \
     "\"notifyCustomer\":false,\"staffNote\":null,\"refund\":false}}"
     char body[512];
     snprintf(body, sizeof body, QC, "9999");
@@ -362,7 +367,10 @@ static int deliver_due(fh *h, dg_shopsim *s, int *last_status)
     return n;
 }
 
-static const cJSON *last_order(fh *h) { return fh_order(h, fh_n_orders(h) - 1); }
+static const cJSON *last_order(fh *h)
+{
+    return fh_order(h, fh_n_orders(h) - 1);
+}
 
 static void test_closed_loop(void **state)
 {
@@ -445,7 +453,8 @@ static void test_closed_loop(void **state)
     op = fh_new_op(h);
     assert_int_equal(d->store->act(self, &a, op), DG_PENDING);
     pump(h, s, &next);
-    assert_string_equal(fh_completion_for(h, op)->error_message, "Order has already been cancelled");
+    assert_string_equal(fh_completion_for(h, op)->error_message,
+                        "Order has already been cancelled");
 
     /* "I paid": re-read the order from the store */
     a.kind = DG_ACT_REREAD_ORDER;
@@ -476,12 +485,9 @@ static void test_closed_loop(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_signed_delivery),
-        cmocka_unit_test(test_retry_schedule),
-        cmocka_unit_test(test_graphql_filter_pages),
-        cmocka_unit_test(test_throttle),
-        cmocka_unit_test(test_order_cancel),
-        cmocka_unit_test(test_closed_loop),
+        cmocka_unit_test(test_signed_delivery),      cmocka_unit_test(test_retry_schedule),
+        cmocka_unit_test(test_graphql_filter_pages), cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_order_cancel),         cmocka_unit_test(test_closed_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
