@@ -300,36 +300,36 @@ int sp_map_order(const cJSON *order, const char *topic, const sp_map_opts *o, sp
     const char *fin = str(order, "financial_status");
     ev->currency = keep(e, cur);
 
-    /* amount owed: presentment money when we have it, else converted from shop money */
-    const char *c2 = NULL,
-               *a = set_amount(order, "total_outstanding_set", "presentment_money", &c2);
-    int64_t owed = -1;
-    if (a)
-        owed = money_of(a, c2 ? c2 : cur);
-    if (owed < 0 && str(order, "total_outstanding")) {
-        int64_t shop_owed = money_of(str(order, "total_outstanding"), shop_cur);
-        const char *tp = set_amount(order, "current_total_price_set", "presentment_money", NULL);
-        const char *ts = set_amount(order, "current_total_price_set", "shop_money", NULL);
-        if (!tp)
-            tp = set_amount(order, "total_price_set", "presentment_money", NULL),
-            ts = set_amount(order, "total_price_set", "shop_money", NULL);
-        if (shop_owed >= 0 && pres_cur && shop_cur && !sp_ieq(pres_cur, shop_cur) && tp && ts) {
-            int64_t p = money_of(tp, pres_cur), sm = money_of(ts, shop_cur);
-            if (p >= 0 && sm > 0 && (shop_owed == 0 || p <= INT64_MAX / shop_owed))
-                owed = (shop_owed * p + sm / 2) / sm; /* same proportion as the total */
-        } else if (shop_owed >= 0) {
+    /* amount owed: presentment money when we have it, else converted from shop
+     * money in the proportion of the totals; shop money if neither works */
+    int differs = pres_cur && shop_cur && !sp_ieq(pres_cur, shop_cur);
+    const char *c2 = NULL;
+    const char *a = set_amount(order, "total_outstanding_set", "presentment_money", &c2);
+    const char *tp = set_amount(order, "current_total_price_set", "presentment_money", NULL);
+    const char *ts = set_amount(order, "current_total_price_set", "shop_money", NULL);
+    if (!tp)
+        tp = set_amount(order, "total_price_set", "presentment_money", NULL);
+    if (!ts)
+        ts = set_amount(order, "total_price_set", "shop_money", NULL);
+    if (!ts)
+        ts = str(order, "current_total_price") ? str(order, "current_total_price")
+                                               : str(order, "total_price");
+    int64_t shop_owed = money_of(str(order, "total_outstanding"), shop_cur);
+    int64_t shop_total = money_of(ts, shop_cur);
+    int64_t owed = a ? money_of(a, c2 ? c2 : cur) : -1;
+    int64_t total = tp ? money_of(tp, cur) : differs ? -1 : shop_total;
+    if (owed < 0 && shop_owed >= 0) {
+        if (!differs)
             owed = shop_owed;
-            if (shop_cur && !pres_cur)
-                ev->currency = keep(e, shop_cur);
-        }
+        else if (total >= 0 && shop_total > 0 && (shop_owed == 0 || total <= INT64_MAX / shop_owed))
+            owed = (shop_owed * total + shop_total / 2) / shop_total;
     }
-    const char *tot = set_amount(order, "current_total_price_set", "presentment_money", NULL);
-    if (!tot)
-        tot = set_amount(order, "total_price_set", "presentment_money", NULL);
-    if (!tot)
-        tot = str(order, "current_total_price") ? str(order, "current_total_price")
-                                                : str(order, "total_price");
-    int64_t total = money_of(tot, cur);
+    if (differs && (total < 0 || (owed < 0 && shop_owed >= 0))) {
+        cur = shop_cur; /* cannot say it in the customer's currency */
+        ev->currency = keep(e, shop_cur);
+        owed = shop_owed;
+        total = shop_total;
+    }
     if (owed < 0 && sp_ieq(fin, "pending") && total >= 0)
         owed = total; /* nothing paid yet */
     if (owed < 0)

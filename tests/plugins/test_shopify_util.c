@@ -68,6 +68,34 @@ static void test_flows_and_terms(void **state)
     assert_int_equal(ev.ev.flow, DG_FLOW_UNPAID_ORDER);
     assert_int_equal(ev.ev.close_at, iso("2026-03-01T01:00:00Z"));
     sp_event_free(&ev);
+    /* presentment currency without presentment amounts: stay in shop money */
+    map_inline("{\"id\":9,\"financial_status\":\"partially_paid\",\"currency\":\"USD\","
+               "\"presentment_currency\":\"EUR\",\"total_outstanding\":\"30.00\","
+               "\"total_price\":\"100.00\"}",
+               NULL, &ev);
+    assert_string_equal(ev.ev.currency, "USD");
+    assert_int_equal(ev.ev.amount_owed_minor, 3000);
+    assert_int_equal(ev.ev.order_total_minor, 10000);
+    sp_event_free(&ev);
+    /* converted in the proportion of the totals: 30 USD of 100 USD = 27.60 of 92 EUR */
+    map_inline("{\"id\":10,\"currency\":\"USD\",\"presentment_currency\":\"EUR\","
+               "\"total_outstanding\":\"30.00\",\"total_price_set\":{\"shop_money\":{"
+               "\"amount\":\"100.00\"},\"presentment_money\":{\"amount\":\"92.00\"}}}",
+               NULL, &ev);
+    assert_string_equal(ev.ev.currency, "EUR");
+    assert_int_equal(ev.ev.amount_owed_minor, 2760);
+    assert_int_equal(ev.ev.order_total_minor, 9200);
+    sp_event_free(&ev);
+    /* GraphQL reads carry the presentment outstanding itself (JPY: no decimals) */
+    map_inline("{\"id\":11,\"currency\":\"USD\",\"presentment_currency\":\"JPY\","
+               "\"total_outstanding\":\"30.00\",\"total_outstanding_set\":{\"presentment_money\":"
+               "{\"amount\":\"4500\",\"currency_code\":\"JPY\"}},\"current_total_price_set\":{"
+               "\"presentment_money\":{\"amount\":\"15000\"}}}",
+               NULL, &ev);
+    assert_string_equal(ev.ev.currency, "JPY");
+    assert_int_equal(ev.ev.amount_owed_minor, 4500);
+    assert_int_equal(ev.ev.order_total_minor, 15000);
+    sp_event_free(&ev);
     /* kinds from topics */
     map_inline("{\"id\":820982911946154508}", "orders/delete", &ev);
     assert_int_equal(ev.ev.kind, DG_ORDER_DELETED);
