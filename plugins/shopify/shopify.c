@@ -121,7 +121,7 @@ static void pending_done(void *ud, int status)
 {
     sp_pending *p = ud;
     sp *s = p->s;
-    int ok = status == DG_OK || status == DG_EEXIST;
+    int ok = (status == DG_OK || status == DG_EEXIST) && !s->stopping;
     if (p->in_emit) { /* called from inside emit_order: on_webhook finishes */
         p->got_done = 1;
         p->done_status = status;
@@ -426,7 +426,6 @@ static int sp_start(void *self, char *err, size_t len)
 static int sp_stop(void *self, dg_op op)
 {
     sp *s = self;
-    (void)op;
     s->stopping = 1;
     if (s->reconcile_timer)
         s->host->timer_stop(s->reconcile_timer);
@@ -439,7 +438,11 @@ static int sp_stop(void *self, dg_op op)
             respond(s, p->req, 503, "{\"error\":\"shutting down\"}");
         p->req = NULL;
     }
-    sp_gql_stop_all(s);
+    if (sp_gql_stop(s) > 0) {
+        s->stop_op = op;
+        s->stop_pending = 1;
+        return DG_PENDING; /* an orderCancel in flight: let it land */
+    }
     return DG_OK;
 }
 
@@ -453,8 +456,8 @@ static void sp_destroy(void *self)
         s->pending = p->next;
         pending_free(p);
     }
-    if (!s->stopping)
-        sp_gql_stop_all(s);
+    s->destroying = 1;
+    sp_gql_stop(s); /* frees what is left, calls nothing */
     free(s->graphql_url);
     free(s->route_path);
     free(s->presale_tags);

@@ -93,7 +93,9 @@ typedef struct sp {
     int page_size;
     int refund_on_cancel;
     /* runtime */
-    int started, stopping;
+    int started, stopping, destroying;
+    int stop_pending; /* stop waits for a mutation in flight */
+    dg_op stop_op;
     dg_timer *reconcile_timer;
     sp_job *jobs;        /* backfill/reconcile runs in progress */
     sp_gcall *gcalls;    /* GraphQL calls in flight or waiting */
@@ -106,7 +108,11 @@ typedef struct sp {
 /* sp_gql.c */
 int sp_gql_backfill(sp *s, dg_op op, int reconcile);
 int sp_gql_act(sp *s, const dg_store_action *a, dg_op op);
-void sp_gql_stop_all(sp *s);
+/* Stop GraphQL work: waits and reads are canceled (their ops complete with
+ * DG_ECANCELED, silently when destroying); a mutation already sent is left
+ * to finish (its outcome in the store is unknown otherwise). Returns how
+ * many are left; the last one completes s->stop_op when stop_pending. */
+int sp_gql_stop(sp *s);
 /* The GraphQL order node -> REST-shaped object understood by sp_map_order. */
 cJSON *sp_gql_node_to_rest(const cJSON *node);
 

@@ -53,6 +53,7 @@ struct sp_gcall {
     dg_http_call *call;
     gql_cb cb;
     void *ud;
+    int mutation;
     sp_gcall *next;
 };
 
@@ -69,6 +70,13 @@ static void gcall_finish(sp_gcall *g, int status, const cJSON *root, const char 
     g->cb(s, g->ud, status, root, msg);
     free(g->body);
     free(g);
+    if (s->stop_pending && !s->destroying) {
+        for (sp_gcall *o = s->gcalls; o; o = o->next)
+            if (o->mutation && o->call)
+                return;
+        s->stop_pending = 0;
+        s->host->complete(s->inst, s->stop_op, NULL);
+    }
 }
 
 static void gcall_fire(void *ud)
@@ -81,6 +89,10 @@ static void gcall_fire(void *ud)
 static void gcall_retry(sp_gcall *g, int64_t delay_ms, const char *why)
 {
     char d[32];
+    if (g->s->stopping) {
+        gcall_finish(g, DG_ECANCELED, NULL, "stopped");
+        return;
+    }
     if (++g->attempts >= SP_MAX_ATTEMPTS) {
         gcall_finish(g, DG_ETIMEDOUT, NULL, why);
         return;
@@ -255,16 +267,24 @@ static int gql_call(sp *s, const char *query, cJSON *vars, double cost_hint, gql
     g->cb = cb;
     g->ud = ud;
     g->cost_hint = cost_hint;
+    g->mutation = strncmp(query, "mutation", 8) == 0;
     g->next = s->gcalls;
     s->gcalls = g;
     gcall_send(g);
     return DG_OK;
 }
 
-void sp_gql_stop_all(sp *s)
+int sp_gql_stop(sp *s)
 {
-    while (s->gcalls) {
+    for (;;) {
         sp_gcall *g = s->gcalls;
+        int kept = 0;
+        while (g && g->mutation && g->call && !s->destroying) {
+            g = g->next;
+            kept++;
+        }
+        if (!g)
+            return kept;
         if (g->call)
             s->host->http_cancel(g->call);
         if (g->timer)
@@ -491,6 +511,11 @@ static void job_finish(sp_job *j, int status, const char *msg)
             *pp = j->next;
             break;
         }
+    if (s->destroying) {
+        free(j->cursor);
+        free(j);
+        return;
+    }
     snprintf(n, sizeof n, "%d", j->emitted);
     snprintf(f, sizeof f, "%d", j->failed);
     sp_log(s, status == DG_OK ? DG_LOG_INFO : DG_LOG_WARN,
@@ -599,6 +624,10 @@ static void act_complete(sp *s, act_ctx *c, int status, dg_error_class cls, cons
                          const char *msg, const char *provider_id)
 {
     dg_result r;
+    if (s->destroying) {
+        free(c);
+        return;
+    }
     DG_INIT(&r);
     r.status = status;
     r.error_class = status == DG_OK ? DG_ERRC_NONE : cls;

@@ -667,6 +667,52 @@ static void test_cancel(void **state)
     env_down(&e);
 }
 
+static void test_stop_lets_cancel_land(void **state)
+{
+    (void)state;
+    env e;
+    dg_store_action a;
+    env_up(&e, NULL);
+    DG_INIT(&a);
+    a.kind = DG_ACT_CANCEL_ORDER;
+    a.order_id = "1001";
+    a.reason = "other";
+    /* a cancel waiting out a 429 was never applied: canceled at once */
+    dg_op waiting = fh_new_op(e.h);
+    assert_int_equal(e.d->store->act(e.self, &a, waiting), DG_PENDING);
+    assert_int_equal(fh_reply(e.h, 0, 429, NULL, "{}", DG_HTTP_OK, 5000), 0);
+    /* a cancel already sent: its outcome is unknown, so stop waits for it */
+    dg_op sent = fh_new_op(e.h);
+    assert_int_equal(e.d->store->act(e.self, &a, sent), DG_PENDING);
+    dg_op stop = fh_new_op(e.h);
+    assert_int_equal(e.d->store->stop(e.self, stop), DG_PENDING);
+    assert_int_equal(fh_completion_for(e.h, waiting)->status, DG_ECANCELED);
+    assert_null(fh_completion_for(e.h, sent));
+    assert_null(fh_completion_for(e.h, stop));
+    assert_false(fh_outbound_at(e.h, 1)->canceled);
+    assert_int_equal(fh_n_outbound(e.h), 2);
+    assert_int_equal(fh_reply(e.h, 1, 200, NULL,
+                              "{\"data\":{\"orderCancel\":{\"job\":{\"id\":\"gid://shopify/Job/"
+                              "j1\",\"done\":false},\"orderCancelUserErrors\":[]}}}",
+                              DG_HTTP_OK, -1),
+                     0);
+    assert_int_equal(fh_completion_for(e.h, sent)->status, DG_OK);
+    assert_non_null(fh_completion_for(e.h, stop));
+    e.d->store->destroy(e.self);
+    assert_int_equal(fh_double_completions(e.h), 0);
+    fh_free(e.h);
+    /* the host gives up waiting and destroys: nothing is called any more */
+    env_up(&e, NULL);
+    sent = fh_new_op(e.h);
+    assert_int_equal(e.d->store->act(e.self, &a, sent), DG_PENDING);
+    assert_int_equal(e.d->store->stop(e.self, fh_new_op(e.h)), DG_PENDING);
+    size_t done = fh_n_completed(e.h);
+    e.d->store->destroy(e.self);
+    assert_int_equal(fh_n_completed(e.h), done);
+    assert_true(fh_outbound_at(e.h, 0)->canceled);
+    fh_free(e.h);
+}
+
 static void test_reread(void **state)
 {
     (void)state;
@@ -781,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_throttled_and_429),
         cmocka_unit_test(test_bucket_wait_before_sending),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_stop_lets_cancel_land),
         cmocka_unit_test(test_reread),
         cmocka_unit_test(test_payment_schedule_due),
         cmocka_unit_test(test_config_errors),
