@@ -1,6 +1,9 @@
-# The plugin SDK's conformance kit (`duegate plugin-test`), part of the
-# daemon's convenience library.
+# The plugin SDK: the conformance kit (`duegate plugin-test`), part of the
+# daemon's convenience library; the skeleton example, broken plugins and the
+# SDK's tests and ABI check are in tests/sdk/local.mk.
 core_libdgcore_la_SOURCES += \
 	core/kithost.c core/kithost.h \
 	core/conformance.c core/conformance.h \
 	core/cmd_plugin_test.c
+
+include $(top_srcdir)/tests/sdk/local.mk

@@ -1,0 +1,73 @@
+# The plugin SDK: the skeleton example built in tree (check only, from the
+# same source as its out-of-tree Makefile), deliberately broken plugins for
+# the conformance kit, the kit's tests, the skeleton's unit test, the CLI
+# test and the ABI layout check.
+
+# ---- examples/skeleton-channel, check-only module
+check_LTLIBRARIES += examples/skeleton-channel/skeleton.la
+examples_skeleton_channel_skeleton_la_SOURCES = examples/skeleton-channel/skeleton.c
+examples_skeleton_channel_skeleton_la_CFLAGS = $(PLUGIN_CFLAGS)
+examples_skeleton_channel_skeleton_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
+EXTRA_DIST += examples/skeleton-channel/Makefile
+
+# ---- broken plugins (tests/sdk/broken.c, one switch each)
+BROKEN_LDFLAGS = -module -avoid-version -shared -rpath /nowhere $(AM_LDFLAGS)
+check_LTLIBRARIES += \
+	tests/sdk/broken_none.la \
+	tests/sdk/broken_twice.la \
+	tests/sdk/broken_after_stop.la \
+	tests/sdk/broken_major.la \
+	tests/sdk/broken_nosend.la \
+	tests/sdk/broken_leak_timer.la \
+	tests/sdk/broken_thread.la \
+	tests/sdk/broken_log_secret.la \
+	tests/sdk/broken_retry.la
+tests_sdk_broken_none_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_none_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_none -DBROKEN_NONE
+tests_sdk_broken_none_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_none_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_twice_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_twice_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_twice -DBROKEN_TWICE
+tests_sdk_broken_twice_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_twice_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_after_stop_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_after_stop_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_after_stop -DBROKEN_AFTER_STOP
+tests_sdk_broken_after_stop_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_after_stop_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_major_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_major_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_major -DBROKEN_MAJOR
+tests_sdk_broken_major_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_major_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_nosend_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_nosend_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_nosend -DBROKEN_NO_SEND
+tests_sdk_broken_nosend_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_nosend_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_leak_timer_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_leak_timer_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_leak_timer -DBROKEN_LEAK_TIMER
+tests_sdk_broken_leak_timer_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_leak_timer_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_thread_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_thread_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_thread -DBROKEN_THREAD
+tests_sdk_broken_thread_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_thread_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_log_secret_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_log_secret_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_log_secret -DBROKEN_LOG_SECRET
+tests_sdk_broken_log_secret_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_log_secret_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_retry_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_retry_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_retry -DBROKEN_RETRY
+tests_sdk_broken_retry_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_retry_la_LDFLAGS = $(BROKEN_LDFLAGS)
+
+# ---- tests
+SDK_TESTS = tests/sdk/test_kit tests/sdk/test_skeleton
+check_PROGRAMS += $(SDK_TESTS)
+TESTS += $(SDK_TESTS) tests/sdk/plugin-test-cli.sh
+EXTRA_DIST += tests/sdk/plugin-test-cli.sh
+tests_sdk_test_kit_CFLAGS = $(TEST_CFLAGS)
+tests_sdk_test_kit_LDADD = $(TEST_LIBS)
+tests_sdk_test_skeleton_SOURCES = tests/sdk/test_skeleton.c examples/skeleton-channel/skeleton.c
+tests_sdk_test_skeleton_CFLAGS = $(TEST_CFLAGS)
+tests_sdk_test_skeleton_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJSON_LIBS)
+
+tests_sdk_broken_thread_la_LIBADD = -lpthread
