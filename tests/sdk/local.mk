@@ -71,3 +71,17 @@ tests_sdk_test_skeleton_CFLAGS = $(TEST_CFLAGS)
 tests_sdk_test_skeleton_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJSON_LIBS)
 
 tests_sdk_broken_thread_la_LIBADD = -lpthread
+
+# ---- ABI check: the layout program is generated from the installed headers
+check_PROGRAMS += tests/sdk/abi_layout
+nodist_tests_sdk_abi_layout_SOURCES = tests/sdk/abi_layout.c
+tests_sdk_abi_layout_CPPFLAGS = -I$(top_srcdir)/include
+tests_sdk_abi_layout_CFLAGS = -std=c11 -Wall -Wextra
+CLEANFILES += tests/sdk/abi_layout.c
+SDK_HEADERS_ORDERED = $(top_srcdir)/include/duegate/types.h \
+	$(top_srcdir)/include/duegate/host.h $(top_srcdir)/include/duegate/plugin.h
+tests/sdk/abi_layout.c: $(top_srcdir)/scripts/abi-layout.awk $(SDK_HEADERS_ORDERED)
+	$(MKDIR_P) tests/sdk
+	$(AWK) -f $(top_srcdir)/scripts/abi-layout.awk $(SDK_HEADERS_ORDERED) >$@.tmp && mv $@.tmp $@
+TESTS += tests/sdk/abi-check.sh
+EXTRA_DIST += tests/sdk/abi-check.sh scripts/abi-layout.awk scripts/abi-record
