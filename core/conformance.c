@@ -9,7 +9,7 @@
 #include "config.h"
 #include "conformance.h"
 #include "error.h"
-#include "kithost.h"
+#include "kithost_http.h"
 #include "loader.h"
 
 #define DRAIN_LIMIT_MS (10 * 60 * 1000) /* virtual time a pending op may take */

@@ -2,17 +2,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "crypto.h"
 #include "error.h"
-#include "form.h"
-#include "kithost.h"
+#include "kithost_http.h"
 #include "log.h"
 
 #define KIT_MAX_LINES 64
 #define KIT_MAX_OPS 256
-#define KIT_MAX_ROUTES 32
 #define KIT_START_MS 1772442000000LL /* 2026-03-02T09:00:00Z */
 
 typedef enum { T_ARMED, T_FIRED, T_STOPPED, T_DROPPED } timer_state;
@@ -26,21 +22,12 @@ struct dg_timer {
     struct dg_timer *next;
 };
 
-struct dg_http_req {
-    dg_kit *k;
-    const dg_kit_route *route;
-    char *body;
-    int answered;
-    int status;
-    struct dg_http_req *next;
-};
-
 typedef struct line {
     char *text;
     unsigned count;
 } line;
 
-typedef struct tracked { /* a form or a state buffer handed to the plugin */
+typedef struct tracked { /* a state buffer handed to the plugin */
     void *p;
     struct tracked *next;
 } tracked;
@@ -69,13 +56,8 @@ struct dg_kit {
     dg_kit_op ops[KIT_MAX_OPS];
     size_t n_ops;
     struct dg_timer *timers;
-    dg_kit_route routes[KIT_MAX_ROUTES];
-    size_t n_routes;
-    dg_kit_call *calls, *calls_tail;
-    struct dg_http_req *reqs;
-    size_t n_calls;
-    dg_kit_peer peer;
-    tracked *forms, *buffers;
+    dg_kit_http *http;
+    tracked *buffers;
     state_kv *state;
     jtext *jtexts;
     size_t n_emitted;
@@ -86,6 +68,9 @@ struct dg_kit {
 };
 
 static dg_kit *g_kit; /* the one live kit (free/form helpers take no instance) */
+
+dg_kit *dg__kit_current(void) { return g_kit; }
+dg_kit_http *dg__kit_http(dg_kit *k) { return k->http; }
 
 /* ------------------------------------------------------------- records */
 
@@ -142,6 +127,8 @@ const char *dg_kit_violation_at(dg_kit *k, size_t i)
     return line_at(k->violations, k->n_violations, i);
 }
 const char *dg_kit_note_at(dg_kit *k, size_t i) { return line_at(k->notes, k->n_notes, i); }
+size_t dg_kit_n_emitted(dg_kit *k) { return k->n_emitted; }
+const char *dg_kit_log_text(dg_kit *k) { return k->log ? k->log : ""; }
 
 int dg_kit_has_secret(dg_kit *k, const char *s)
 {
@@ -187,7 +174,7 @@ static void log_append(dg_kit *k, const char *s)
 
 /* Every slot starts here: the right thread, and nothing after stop. Returns
  * 1 when the call must be ignored. */
-static int guard(dg_kit *k, const char *fn)
+int dg__kit_guard(dg_kit *k, const char *fn)
 {
     if (!k)
         return 1;
@@ -211,7 +198,7 @@ static void k_log(dg_instance *inst, dg_log_level level, const char *event, cons
     dg_kit *k = KIT(inst);
     char buf[1024], val[256];
     size_t off;
-    if (guard(k, "log"))
+    if (dg__kit_guard(k, "log"))
         return;
     off = (size_t)snprintf(buf, sizeof buf, "%s %s", dg_log_level_name(level),
                            event ? event : "(null)");
@@ -240,7 +227,7 @@ static void k_log(dg_instance *inst, dg_log_level level, const char *event, cons
 
 static const char *k_strerror(int code)
 {
-    guard(g_kit, "strerror");
+    dg__kit_guard(g_kit, "strerror");
     return dg_strerror(code);
 }
 
@@ -249,7 +236,7 @@ static const char *k_strerror(int code)
 static const cJSON *conf_item(dg_kit *k, const char *key, const char *fn)
 {
     int known = 0;
-    if (guard(k, fn) || !key)
+    if (dg__kit_guard(k, fn) || !key)
         return NULL;
     for (const dg_config_field *f = k->schema; f && f->key; f++)
         known |= strcmp(f->key, key) == 0;
@@ -260,7 +247,7 @@ static const cJSON *conf_item(dg_kit *k, const char *key, const char *fn)
 
 static const char *k_instance_name(dg_instance *inst)
 {
-    return guard(KIT(inst), "instance_name") ? NULL : "kit";
+    return dg__kit_guard(KIT(inst), "instance_name") ? NULL : "kit";
 }
 
 static const char *k_config_string(dg_instance *inst, const char *key)
@@ -333,7 +320,7 @@ static const char *k_config_json(dg_instance *inst, const char *key)
 
 static const char *k_public_url(dg_instance *inst)
 {
-    return guard(KIT(inst), "public_url") ? NULL : "https://duegate-kit.example";
+    return dg__kit_guard(KIT(inst), "public_url") ? NULL : "https://duegate-kit.example";
 }
 
 /* ----------------------------------------------------------------- ops */
@@ -362,7 +349,7 @@ static void k_complete(dg_instance *inst, dg_op op, const dg_result *res)
 {
     dg_kit *k = KIT(inst);
     dg_kit_op *o;
-    if (guard(k, "complete"))
+    if (dg__kit_guard(k, "complete"))
         return;
     o = (dg_kit_op *)dg_kit_op_get(k, op);
     if (!o) {
@@ -401,7 +388,7 @@ int64_t dg_kit_now(dg_kit *k) { return k->now; }
 static int64_t k_now_ms(dg_instance *inst)
 {
     dg_kit *k = KIT(inst);
-    guard(k, "now_ms");
+    dg__kit_guard(k, "now_ms");
     return k->now;
 }
 
@@ -410,7 +397,7 @@ static dg_timer *k_timer_start(dg_instance *inst, int64_t delay, int64_t repeat,
 {
     dg_kit *k = KIT(inst);
     struct dg_timer *t;
-    if (guard(k, "timer_start"))
+    if (dg__kit_guard(k, "timer_start"))
         return NULL;
     if (!cb || delay < 0 || repeat < 0) {
         dg_kit_violation(k, "host->timer_start with a NULL callback or a negative delay");
@@ -430,7 +417,7 @@ static dg_timer *k_timer_start(dg_instance *inst, int64_t delay, int64_t repeat,
 
 static void k_timer_stop(dg_timer *t)
 {
-    if (!t || guard(t->k, "timer_stop"))
+    if (!t || dg__kit_guard(t->k, "timer_stop"))
         return;
     if (t->state == T_FIRED)
         dg_kit_violation(t->k, "host->timer_stop on a one-shot timer that already fired "
@@ -461,6 +448,11 @@ int dg_kit_advance(dg_kit *k, int64_t ms)
                 next = t;
         if (!next)
             break;
+        if (fired >= 10000) {
+            dg_kit_violation(k, "timer storm: more than 10000 timer callbacks in one stretch of "
+                                "virtual time (a timer re-arming itself with no delay?)");
+            break;
+        }
         if (next->due > k->now)
             k->now = next->due;
         if (next->repeat > 0)
@@ -481,7 +473,7 @@ static int k_emit_order(dg_instance *inst, const dg_order_event *ev, dg_emit_don
 {
     dg_kit *k = KIT(inst);
     (void)done, (void)ud;
-    if (guard(k, "emit_order"))
+    if (dg__kit_guard(k, "emit_order"))
         return DG_ESTATE;
     if (!ev || ev->struct_size < offsetof(dg_order_event, reserved)) {
         dg_kit_violation(k, "host->emit_order with a NULL event or a short struct_size");
@@ -498,7 +490,7 @@ static int k_emit_channel_event(dg_instance *inst, const dg_channel_event *ev,
 {
     dg_kit *k = KIT(inst);
     (void)done, (void)ud;
-    if (guard(k, "emit_channel_event"))
+    if (dg__kit_guard(k, "emit_channel_event"))
         return DG_ESTATE;
     if (!ev || ev->struct_size < offsetof(dg_channel_event, reserved)) {
         dg_kit_violation(k, "host->emit_channel_event with a NULL event or a short struct_size");
@@ -546,7 +538,7 @@ static int k_state_get(dg_instance *inst, const char *key, char **value, size_t 
 {
     dg_kit *k = KIT(inst);
     state_kv *s;
-    if (guard(k, "state_get"))
+    if (dg__kit_guard(k, "state_get"))
         return DG_ESTATE;
     if (!key || !value)
         return DG_EINVAL;
@@ -564,7 +556,7 @@ static int k_state_get(dg_instance *inst, const char *key, char **value, size_t 
 static int k_state_del(dg_instance *inst, const char *key)
 {
     dg_kit *k = KIT(inst);
-    if (guard(k, "state_del"))
+    if (dg__kit_guard(k, "state_del"))
         return DG_ESTATE;
     for (state_kv **pp = &k->state; *pp; pp = &(*pp)->next)
         if (strcmp((*pp)->key, key) == 0) {
@@ -583,7 +575,7 @@ static int k_state_put(dg_instance *inst, const char *key, const void *value, si
 {
     dg_kit *k = KIT(inst);
     state_kv *s;
-    if (guard(k, "state_put"))
+    if (dg__kit_guard(k, "state_put"))
         return DG_ESTATE;
     if (!key || (!value && len))
         return DG_EINVAL;
@@ -609,7 +601,7 @@ static void k_free(void *p)
 {
     if (!p)
         return;
-    guard(g_kit, "free");
+    dg__kit_guard(g_kit, "free");
     if (g_kit && !untrack(&g_kit->buffers, p)) {
         dg_kit_violation(g_kit, "host->free of a pointer the host did not hand out");
         return; /* not ours: freeing it could corrupt the heap */
@@ -623,343 +615,17 @@ static void k_metric(dg_instance *inst, const char *name, const dg_kv *labels, s
                      double v)
 {
     (void)labels, (void)n, (void)v;
-    if (!guard(KIT(inst), "metric_*") && (!name || !*name))
+    if (!dg__kit_guard(KIT(inst), "metric_*") && (!name || !*name))
         dg_kit_violation(KIT(inst), "host->metric_* with an empty metric name");
 }
 
 static void k_set_health(dg_instance *inst, int healthy, const char *reason)
 {
     dg_kit *k = KIT(inst);
-    if (guard(k, "set_health"))
+    if (dg__kit_guard(k, "set_health"))
         return;
     if (!healthy)
         dg_kit_note(k, "plugin reported itself unhealthy: %s", reason ? reason : "(no reason)");
-}
-
-/* ------------------------------------------------------------- inbound */
-
-static int k_http_route(dg_instance *inst, const char *method, const char *path,
-                        dg_http_handler handler, void *ud)
-{
-    dg_kit *k = KIT(inst);
-    dg_kit_route *r;
-    if (guard(k, "http_route"))
-        return DG_ESTATE;
-    if (!method || !path || path[0] != '/' || !handler)
-        return DG_EINVAL;
-    for (size_t i = 0; i < k->n_routes; i++)
-        if (strcmp(k->routes[i].method, method) == 0 && strcmp(k->routes[i].path, path) == 0)
-            return DG_EEXIST;
-    if (k->n_routes >= KIT_MAX_ROUTES)
-        return DG_ENOMEM;
-    r = &k->routes[k->n_routes];
-    if (!(r->method = strdup(method)) || !(r->path = strdup(path))) {
-        free(r->method);
-        return DG_ENOMEM;
-    }
-    r->handler = handler;
-    r->ud = ud;
-    k->n_routes++;
-    return DG_OK;
-}
-
-size_t dg_kit_n_routes(dg_kit *k) { return k->n_routes; }
-const dg_kit_route *dg_kit_route_at(dg_kit *k, size_t i)
-{
-    return i < k->n_routes ? &k->routes[i] : NULL;
-}
-
-static int req_ok(dg_http_req *r, const char *fn)
-{
-    if (!r || guard(r->k, fn))
-        return 0;
-    if (r->answered) {
-        dg_kit_violation(r->k, "host->%s after the request was answered (its data is gone)", fn);
-        return 0;
-    }
-    return 1;
-}
-
-static const char *k_req_method(dg_http_req *r)
-{
-    return req_ok(r, "http_req_method") ? r->route->method : NULL;
-}
-static const char *k_req_path(dg_http_req *r)
-{
-    return req_ok(r, "http_req_path") ? r->route->path : NULL;
-}
-static const char *k_req_query(dg_http_req *r) { return req_ok(r, "http_req_query") ? "" : NULL; }
-static const char *k_req_header(dg_http_req *r, const char *name)
-{
-    if (!req_ok(r, "http_req_header") || !name)
-        return NULL;
-    return strcasecmp(name, "Content-Type") == 0 ? "application/json" : NULL;
-}
-static const void *k_req_body(dg_http_req *r, size_t *len)
-{
-    if (!req_ok(r, "http_req_body"))
-        return NULL;
-    if (len)
-        *len = strlen(r->body);
-    return r->body;
-}
-
-static int k_respond(dg_http_req *r, int status, const dg_kv *h, size_t nh, const void *body,
-                     size_t len)
-{
-    (void)h, (void)nh, (void)body, (void)len;
-    if (!req_ok(r, "http_respond"))
-        return DG_ESTATE;
-    if (status < 100 || status > 599)
-        dg_kit_violation(r->k, "host->http_respond with status %d", status);
-    r->answered = 1;
-    r->status = status;
-    return DG_OK;
-}
-
-int dg_kit_inject(dg_kit *k, const dg_kit_route *rt, const char *body)
-{
-    struct dg_http_req *req = calloc(1, sizeof *req);
-    if (!req || !(req->body = strdup(body ? body : ""))) {
-        free(req);
-        return DG_ENOMEM;
-    }
-    req->k = k;
-    req->route = rt;
-    req->next = k->reqs; /* kept until dg_kit_free: it may be answered later */
-    k->reqs = req;
-    rt->handler(rt->ud, req);
-    return req->answered ? req->status : 0;
-}
-
-/* ------------------------------------------------------------ outbound */
-
-static void add_header(char **buf, size_t *len, const char *name, const char *value)
-{
-    size_t n = strlen(name) + strlen(value) + 4;
-    char *nb = realloc(*buf, *len + n + 1);
-    if (!nb)
-        return;
-    *len += (size_t)sprintf(nb + *len, "%s: %s\n", name, value);
-    *buf = nb;
-}
-
-static dg_kit_call *record(dg_kit *k, int smtp, const char *method, const char *url,
-                           const void *body, size_t body_len, dg_http_done_cb done, void *ud)
-{
-    dg_kit_call *c = calloc(1, sizeof *c);
-    char *raw = malloc(body_len + 1);
-    if (!c || !raw) {
-        free(c);
-        free(raw);
-        return NULL;
-    }
-    if (body_len)
-        memcpy(raw, body, body_len);
-    raw[body_len] = '\0';
-    c->kit = k;
-    c->smtp = smtp;
-    c->method = strdup(method);
-    c->url = dg_kit_mask(k, url);
-    c->body = dg_kit_mask(k, raw);
-    c->body_len = body_len;
-    c->done = done;
-    c->ud = ud;
-    free(raw);
-    if (k->calls_tail)
-        k->calls_tail->next = c;
-    else
-        k->calls = c;
-    k->calls_tail = c;
-    k->n_calls++;
-    return c;
-}
-
-static int k_http_request(dg_instance *inst, const dg_http_request *req, dg_http_done_cb done,
-                          void *ud, dg_http_call **call)
-{
-    dg_kit *k = KIT(inst);
-    dg_kit_call *c;
-    size_t hl = 0;
-    if (call)
-        *call = NULL;
-    if (guard(k, "http_request"))
-        return DG_ESTATE;
-    if (!req || !req->method || !req->url || !done) {
-        dg_kit_violation(k, "host->http_request without a request, method, URL or callback");
-        return DG_EINVAL;
-    }
-    if (req->struct_size < offsetof(dg_http_request, reserved))
-        dg_kit_violation(k, "dg_http_request.struct_size %u is too small (use DG_INIT)",
-                         (unsigned)req->struct_size);
-    if (!(c = record(k, 0, req->method, req->url, req->body, req->body_len, done, ud)))
-        return DG_ENOMEM;
-    for (size_t i = 0; i < req->n_headers; i++) {
-        const char *v = req->headers[i].value ? req->headers[i].value : "";
-        if (req->headers[i].flags != DG_KV_SECRET && dg_kit_has_secret(k, v))
-            dg_kit_note(k, "request header %s carries a secret but is not flagged DG_KV_SECRET",
-                        req->headers[i].key);
-        char *m = req->headers[i].flags == DG_KV_SECRET ? strdup("****") : dg_kit_mask(k, v);
-        add_header(&c->headers, &hl, req->headers[i].key ? req->headers[i].key : "?",
-                   m ? m : "");
-        free(m);
-    }
-    if (req->bearer_token)
-        add_header(&c->headers, &hl, "Authorization", "Bearer ****");
-    if (req->basic_user) {
-        char *u = dg_kit_mask(k, req->basic_user);
-        char v[300];
-        snprintf(v, sizeof v, "Basic %s:****", u ? u : "");
-        add_header(&c->headers, &hl, "Authorization", v);
-        free(u);
-    }
-    if (call)
-        *call = (dg_http_call *)(void *)c;
-    return DG_OK;
-}
-
-static int k_smtp_send(dg_instance *inst, const dg_smtp_message *m, dg_http_done_cb done,
-                       void *ud, dg_http_call **call)
-{
-    dg_kit *k = KIT(inst);
-    dg_kit_call *c;
-    size_t hl = 0;
-    if (call)
-        *call = NULL;
-    if (guard(k, "smtp_send"))
-        return DG_ESTATE;
-    if (!m || !m->url || !m->mail_from || !m->n_rcpt || !m->data || !done) {
-        dg_kit_violation(k, "host->smtp_send without URL, sender, recipients, data or callback");
-        return DG_EINVAL;
-    }
-    if (!(c = record(k, 1, "SMTP", m->url, m->data, m->data_len, done, ud)))
-        return DG_ENOMEM;
-    add_header(&c->headers, &hl, "MAIL FROM", m->mail_from);
-    for (size_t i = 0; i < m->n_rcpt; i++)
-        add_header(&c->headers, &hl, "RCPT TO", m->rcpt[i] ? m->rcpt[i] : "");
-    if (call)
-        *call = (dg_http_call *)(void *)c;
-    return DG_OK;
-}
-
-static void k_http_cancel(dg_http_call *call)
-{
-    dg_kit_call *c = (dg_kit_call *)(void *)call;
-    if (!c || guard(c->kit, "http_cancel"))
-        return;
-    if (c->answered)
-        dg_kit_note(c->kit, "host->http_cancel on a call whose callback already ran");
-    else if (c->canceled)
-        dg_kit_violation(c->kit, "host->http_cancel called twice on the same call");
-    c->canceled = 1;
-}
-
-void dg_kit_set_peer(dg_kit *k, const dg_kit_peer *p) { k->peer = *p; }
-
-int dg_kit_pump(dg_kit *k)
-{
-    int n = 0;
-    for (dg_kit_call *c = k->calls; c; c = c->next) {
-        dg_http_response r;
-        dg_kv h[2];
-        size_t nh = 0;
-        const dg_kit_peer *p = &k->peer;
-        if (c->answered || c->canceled)
-            continue;
-        DG_INIT(&r);
-        c->answered = 1;
-        c->transport = p->transport;
-        if (p->transport == DG_HTTP_OK) {
-            if (p->content_type && !c->smtp)
-                h[nh++] = (dg_kv){"Content-Type", p->content_type, 0};
-            if (p->retry_after && !c->smtp)
-                h[nh++] = (dg_kv){"Retry-After", p->retry_after, 0};
-            r.status = c->status = p->status;
-            r.headers = h;
-            r.n_headers = nh;
-            r.body = p->body ? p->body : "";
-            r.body_len = strlen(r.body);
-            r.retry_after_ms = p->retry_after ? p->retry_after_ms : -1;
-        } else {
-            r.transport_error = p->transport;
-            r.error_message = "connection refused (simulated by the conformance kit)";
-            r.body = "";
-            r.retry_after_ms = -1;
-        }
-        r.elapsed_ms = 12;
-        n++;
-        c->done(c->ud, &r);
-    }
-    return n;
-}
-
-dg_kit_call *dg_kit_calls(dg_kit *k) { return k->calls; }
-size_t dg_kit_n_calls(dg_kit *k) { return k->n_calls; }
-size_t dg_kit_n_emitted(dg_kit *k) { return k->n_emitted; }
-const char *dg_kit_log_text(dg_kit *k) { return k->log ? k->log : ""; }
-
-/* ------------------------------------------------------------- helpers */
-
-static int k_hmac(dg_hmac_alg alg, const void *key, size_t kl, const void *d, size_t l,
-                  unsigned char *out, size_t cap)
-{
-    guard(g_kit, "hmac");
-    return dg_hmac(alg, key, kl, d, l, out, cap);
-}
-static int k_ct_equal(const void *a, size_t al, const void *b, size_t bl)
-{
-    guard(g_kit, "ct_equal");
-    return dg_ct_equal(a, al, b, bl);
-}
-static int k_b64(const void *in, size_t l, char *out, size_t cap)
-{
-    guard(g_kit, "base64_encode");
-    return dg_base64_encode(in, l, out, cap);
-}
-static int k_hex(const void *in, size_t l, char *out, size_t cap)
-{
-    guard(g_kit, "hex_encode");
-    return dg_hex_encode(in, l, out, cap);
-}
-static dg_form *k_form_parse(const char *d, size_t l)
-{
-    dg_form *f;
-    if (guard(g_kit, "form_parse"))
-        return NULL;
-    if ((f = dg_form_parse(d, l)) != NULL)
-        track(&g_kit->forms, f);
-    return f;
-}
-static size_t k_form_count(const dg_form *f)
-{
-    guard(g_kit, "form_count");
-    return dg_form_count(f);
-}
-static const char *k_form_name(const dg_form *f, size_t i)
-{
-    guard(g_kit, "form_name");
-    return dg_form_name(f, i);
-}
-static const char *k_form_value(const dg_form *f, size_t i)
-{
-    guard(g_kit, "form_value");
-    return dg_form_value(f, i);
-}
-static const char *k_form_get(const dg_form *f, const char *n)
-{
-    guard(g_kit, "form_get");
-    return dg_form_get(f, n);
-}
-static void k_form_free(dg_form *f)
-{
-    if (!f)
-        return;
-    guard(g_kit, "form_free"); /* after stop: flagged, but freed anyway */
-    if (g_kit && !untrack(&g_kit->forms, f)) {
-        dg_kit_violation(g_kit, "host->form_free of a form the host did not hand out");
-        return;
-    }
-    dg_form_free(f);
 }
 
 /* --------------------------------------------------------------- table */
@@ -993,26 +659,26 @@ static const dg_host kit_host = {
     .metric_set = k_metric,
     .metric_observe = k_metric,
     .set_health = k_set_health,
-    .http_route = k_http_route,
-    .http_req_method = k_req_method,
-    .http_req_path = k_req_path,
-    .http_req_query = k_req_query,
-    .http_req_header = k_req_header,
-    .http_req_body = k_req_body,
-    .http_respond = k_respond,
-    .http_request = k_http_request,
-    .http_cancel = k_http_cancel,
-    .smtp_send = k_smtp_send,
-    .hmac = k_hmac,
-    .ct_equal = k_ct_equal,
-    .base64_encode = k_b64,
-    .hex_encode = k_hex,
-    .form_parse = k_form_parse,
-    .form_count = k_form_count,
-    .form_name = k_form_name,
-    .form_value = k_form_value,
-    .form_get = k_form_get,
-    .form_free = k_form_free,
+    .http_route = dg__kit_http_route,
+    .http_req_method = dg__kit_req_method,
+    .http_req_path = dg__kit_req_path,
+    .http_req_query = dg__kit_req_query,
+    .http_req_header = dg__kit_req_header,
+    .http_req_body = dg__kit_req_body,
+    .http_respond = dg__kit_respond,
+    .http_request = dg__kit_http_request,
+    .http_cancel = dg__kit_http_cancel,
+    .smtp_send = dg__kit_smtp_send,
+    .hmac = dg__kit_hmac,
+    .ct_equal = dg__kit_ct_equal,
+    .base64_encode = dg__kit_b64,
+    .hex_encode = dg__kit_hex,
+    .form_parse = dg__kit_form_parse,
+    .form_count = dg__kit_form_count,
+    .form_name = dg__kit_form_name,
+    .form_value = dg__kit_form_value,
+    .form_get = dg__kit_form_get,
+    .form_free = dg__kit_form_free,
 };
 
 const dg_host *dg_kit_host(void) { return &kit_host; }
@@ -1031,7 +697,11 @@ dg_kit *dg_kit_new(const dg_config_field *schema, cJSON *conf)
     k->conf = conf;
     k->loop_thread = pthread_self();
     k->now = KIT_START_MS;
-    k->peer.status = 200;
+    if (!(k->http = dg__kit_http_new())) {
+        cJSON_Delete(conf);
+        free(k);
+        return NULL;
+    }
     for (const dg_config_field *f = schema; f && f->key; f++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(conf, f->key);
         if ((f->flags & DG_CFGF_SECRET) && cJSON_IsString(v) && strlen(v->valuestring) >= 4 &&
@@ -1044,17 +714,9 @@ dg_kit *dg_kit_new(const dg_config_field *schema, cJSON *conf)
 
 void dg_kit_stopped(dg_kit *k)
 {
-    size_t armed = 0, open_calls = 0, forms = 0;
+    size_t armed = 0;
     for (struct dg_timer *t = k->timers; t; t = t->next)
         armed += t->state == T_ARMED;
-    for (dg_kit_call *c = k->calls; c; c = c->next)
-        open_calls += !c->answered && !c->canceled;
-    for (tracked *t = k->forms; t; t = t->next)
-        forms++;
-    for (struct dg_http_req *r = k->reqs; r; r = r->next)
-        if (!r->answered)
-            dg_kit_violation(k, "inbound request to %s %s never answered by the time stop "
-                                "finished", r->route->method, r->route->path);
     for (size_t i = 0; i < k->n_ops; i++)
         if (k->ops[i].completions == 0 && strcmp(k->ops[i].what, "stop") != 0)
             dg_kit_violation(k, "op %llu (%s) was still pending when stop finished",
@@ -1062,12 +724,7 @@ void dg_kit_stopped(dg_kit *k)
     if (armed)
         dg_kit_violation(k, "leak: %zu host timer(s) still armed when stop finished "
                             "(timer_stop them in stop)", armed);
-    if (open_calls)
-        dg_kit_violation(k, "leak: %zu outbound call(s) neither answered nor canceled when stop "
-                            "finished (http_cancel them, or drain before completing stop)",
-                         open_calls);
-    if (forms)
-        dg_kit_violation(k, "leak: %zu form(s) from host->form_parse never freed", forms);
+    dg__kit_http_stopped(k);
     k->phase = DG_KIT_STOPPED;
 }
 
@@ -1082,14 +739,11 @@ void dg_kit_destroyed(dg_kit *k)
     k->phase = DG_KIT_DESTROYED;
 }
 
-static void free_tracked(tracked *t, int form)
+static void free_tracked(tracked *t)
 {
     while (t) {
         tracked *n = t->next;
-        if (form)
-            dg_form_free(t->p);
-        else
-            free(t->p);
+        free(t->p);
         free(t);
         t = n;
     }
@@ -1104,21 +758,6 @@ void dg_kit_free(dg_kit *k)
         k->timers = t->next;
         free(t);
     }
-    while (k->calls) {
-        dg_kit_call *c = k->calls;
-        k->calls = c->next;
-        free(c->method);
-        free(c->url);
-        free(c->headers);
-        free(c->body);
-        free(c);
-    }
-    while (k->reqs) {
-        struct dg_http_req *r = k->reqs;
-        k->reqs = r->next;
-        free(r->body);
-        free(r);
-    }
     while (k->state) {
         state_kv *s = k->state;
         k->state = s->next;
@@ -1132,12 +771,8 @@ void dg_kit_free(dg_kit *k)
         free(j->text);
         free(j);
     }
-    free_tracked(k->forms, 1);
-    free_tracked(k->buffers, 0);
-    for (size_t i = 0; i < k->n_routes; i++) {
-        free(k->routes[i].method);
-        free(k->routes[i].path);
-    }
+    free_tracked(k->buffers);
+    dg__kit_http_free(k->http);
     for (size_t i = 0; i < k->n_violations; i++)
         free(k->violations[i].text);
     for (size_t i = 0; i < k->n_notes; i++)

@@ -98,26 +98,15 @@ const dg_kit_op *dg_kit_op_get(dg_kit *k, dg_op id);
 void dg_kit_stopped(dg_kit *k);
 void dg_kit_destroyed(dg_kit *k);
 
-/* Peer and loop. pump delivers queued answers to outbound calls (in the
- * order they were made) and returns how many; advance moves the clock to
- * now + ms, firing due timers in order, and returns how many fired.
- * next_timer_in gives the delay to the earliest armed timer, -1 if none. */
-void dg_kit_set_peer(dg_kit *k, const dg_kit_peer *p);
-int dg_kit_pump(dg_kit *k);
+/* Loop: advance moves the clock to now + ms, firing due timers in order,
+ * and returns how many fired (at most 10000 per call: more is a timer storm,
+ * a violation). next_timer_in gives the delay to the earliest armed timer,
+ * -1 if none. (The peer and dg_kit_pump are in kithost_http.h.) */
 int dg_kit_advance(dg_kit *k, int64_t ms);
 int64_t dg_kit_next_timer_in(dg_kit *k);
 int64_t dg_kit_now(dg_kit *k);
 
-/* Inbound: call the route's handler with a request (empty headers). Returns
- * the status it answered with, 0 if it has not answered (yet), or
- * DG_ENOTFOUND. */
-size_t dg_kit_n_routes(dg_kit *k);
-const dg_kit_route *dg_kit_route_at(dg_kit *k, size_t i);
-int dg_kit_inject(dg_kit *k, const dg_kit_route *r, const char *body);
-
 /* Records. */
-dg_kit_call *dg_kit_calls(dg_kit *k); /* oldest first */
-size_t dg_kit_n_calls(dg_kit *k);
 size_t dg_kit_n_emitted(dg_kit *k);
 const char *dg_kit_log_text(dg_kit *k); /* masked log lines, one per line */
 
@@ -134,5 +123,12 @@ void dg_kit_note(dg_kit *k, const char *fmt, ...) __attribute__((format(printf, 
 char *dg_kit_mask(dg_kit *k, const char *s);
 /* 1 if s contains a secret value. */
 int dg_kit_has_secret(dg_kit *k, const char *s);
+
+/* Internal to the kit (kithost.c, kithost_http.c): the check every host
+ * slot starts with (loop thread; nothing after stop but host->free),
+ * returning 1 when the call must be ignored; the live kit; its HTTP side. */
+int dg__kit_guard(dg_kit *k, const char *fn);
+dg_kit *dg__kit_current(void);
+struct dg_kit_http *dg__kit_http(dg_kit *k);
 
 #endif

@@ -3,6 +3,7 @@
 # SDK's tests and ABI check are in tests/sdk/local.mk.
 core_libdgcore_la_SOURCES += \
 	core/kithost.c core/kithost.h \
+	core/kithost_http.c core/kithost_http.h \
 	core/conformance.c core/conformance.h \
 	core/cmd_plugin_test.c
 
