@@ -20,7 +20,7 @@ typedef enum { EXP_OK, EXP_RETRY_AFTER, EXP_RETRYABLE, EXP_ANY } expectation;
 typedef struct scenario {
     const char *name;
     dg_kit_peer peer;
-    int smtp_status;    /* what the peer answers to smtp_send */
+    int smtp_status; /* what the peer answers to smtp_send */
     int exercise_routes;
     int stop_in_flight; /* call stop before the peer answers */
     expectation expect;
@@ -30,12 +30,12 @@ typedef struct run {
     FILE *out;
     int passed, failed, skipped;
     const dg_plugin *p;
-    cJSON *conf;          /* resolved instance config */
-    dg_kit_peer ok_peer;  /* how a successful send is answered */
-    char *ok_body;        /* owned copy for "$peer" */
+    cJSON *conf;         /* resolved instance config */
+    dg_kit_peer ok_peer; /* how a successful send is answered */
+    char *ok_body;       /* owned copy for "$peer" */
     char *ok_ctype;
     char tmpdir[256];
-    char *requests;       /* recorded requests of every scenario */
+    char *requests; /* recorded requests of every scenario */
     size_t req_len;
     size_t n_requests;
     char *logs;
@@ -150,8 +150,9 @@ static void check_descriptor(run *r)
         if (o->capabilities & ~known)
             ok = 0, detail(r, "!", "unknown capability bits 0x%x", o->capabilities & ~known);
         if (!(o->capabilities & (DG_CAP_PHONE | DG_CAP_EMAIL)))
-            detail(r, "note:", "neither DG_CAP_PHONE nor DG_CAP_EMAIL: the core cannot address "
-                               "customers through it");
+            detail(r, "note:",
+                   "neither DG_CAP_PHONE nor DG_CAP_EMAIL: the core cannot address "
+                   "customers through it");
     } else {
         const dg_store_ops *o = d->store;
         if (o->struct_size >= sizeof *o && !all_zero(o->reserved, 8))
@@ -169,8 +170,8 @@ static void check_descriptor(run *r)
 
 static const char *type_word(dg_config_type t)
 {
-    static const char *const w[] = {"?", "string", "int", "bool", "double", "string list",
-                                    "object"};
+    static const char *const w[] = {"?",      "string",      "int",   "bool",
+                                    "double", "string list", "object"};
     return t >= DG_CFG_STRING && t <= DG_CFG_OBJECT ? w[t] : w[0];
 }
 
@@ -178,20 +179,24 @@ static int default_matches(const dg_config_field *f, const cJSON *v)
 {
     const cJSON *it;
     switch (f->type) {
-    case DG_CFG_STRING: return cJSON_IsString(v);
+    case DG_CFG_STRING:
+        return cJSON_IsString(v);
     case DG_CFG_INT:
         if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble)
             return 0;
         return !(f->min < f->max) ||
                ((int64_t)v->valuedouble >= f->min && (int64_t)v->valuedouble <= f->max);
-    case DG_CFG_BOOL: return cJSON_IsBool(v);
-    case DG_CFG_DOUBLE: return cJSON_IsNumber(v);
+    case DG_CFG_BOOL:
+        return cJSON_IsBool(v);
+    case DG_CFG_DOUBLE:
+        return cJSON_IsNumber(v);
     case DG_CFG_STRING_LIST:
         if (!cJSON_IsArray(v))
             return 0;
         cJSON_ArrayForEach(it, v) if (!cJSON_IsString(it)) return 0;
         return 1;
-    case DG_CFG_OBJECT: return cJSON_IsObject(v);
+    case DG_CFG_OBJECT:
+        return cJSON_IsObject(v);
     }
     return 0;
 }
@@ -221,20 +226,24 @@ static void check_schema(run *r)
         if ((f->flags & DG_CFGF_SECRET) && f->type != DG_CFG_STRING)
             ok = 0, detail(r, "!", "key '%s': only string keys can be secrets", k);
         if ((f->flags & DG_CFGF_REQUIRED) && f->default_value)
-            ok = 0, detail(r, "!", "key '%s' is required but has a default (it can never be "
-                                   "missing: drop one of the two)", k);
+            ok = 0, detail(r, "!",
+                           "key '%s' is required but has a default (it can never be "
+                           "missing: drop one of the two)",
+                           k);
         if ((f->flags & DG_CFGF_SECRET) && f->default_value)
             ok = 0, detail(r, "!", "key '%s': a secret must not have a default", k);
         if (f->default_value) {
             cJSON *v = cJSON_Parse(f->default_value);
             if (!v)
-                ok = 0, detail(r, "!", "key '%s': default %s is not valid JSON (strings need "
-                                       "quotes: \"\\\"x\\\"\")", k, f->default_value);
+                ok = 0, detail(r, "!",
+                               "key '%s': default %s is not valid JSON (strings need "
+                               "quotes: \"\\\"x\\\"\")",
+                               k, f->default_value);
             else if (!default_matches(f, v))
-                ok = 0, detail(r, "!", "key '%s': default %s is not a valid %s%s", k,
-                               f->default_value, type_word(f->type),
-                               f->type == DG_CFG_INT && f->min < f->max ? " within its bounds"
-                                                                        : "");
+                ok = 0,
+                detail(r, "!", "key '%s': default %s is not a valid %s%s", k, f->default_value,
+                       type_word(f->type),
+                       f->type == DG_CFG_INT && f->min < f->max ? " within its bounds" : "");
             cJSON_Delete(v);
         }
         if (f->type == DG_CFG_INT && f->min > f->max)
@@ -244,8 +253,8 @@ static void check_schema(run *r)
         if (!all_zero(f->reserved, 2))
             ok = 0, detail(r, "!", "key '%s': reserved fields must be zero", k);
     }
-    check(r, ok, "config schema", ok ? "%d key(s), types, flags and defaults valid"
-                                     : "%d key(s), problems above", n);
+    check(r, ok, "config schema",
+          ok ? "%d key(s), types, flags and defaults valid" : "%d key(s), problems above", n);
 }
 
 /* ------------------------------------------------------------- config */
@@ -294,16 +303,20 @@ static cJSON *placeholder(run *r, const dg_config_field *f)
         else
             snprintf(buf, sizeof buf, "kit-%s", f->key);
         return cJSON_CreateString(buf);
-    case DG_CFG_INT: return cJSON_CreateNumber(f->min < f->max ? (double)f->min : 1);
-    case DG_CFG_BOOL: return cJSON_CreateFalse();
-    case DG_CFG_DOUBLE: return cJSON_CreateNumber(1.0);
+    case DG_CFG_INT:
+        return cJSON_CreateNumber(f->min < f->max ? (double)f->min : 1);
+    case DG_CFG_BOOL:
+        return cJSON_CreateFalse();
+    case DG_CFG_DOUBLE:
+        return cJSON_CreateNumber(1.0);
     case DG_CFG_STRING_LIST: {
         cJSON *a = cJSON_CreateArray();
         if (a)
             cJSON_AddItemToArray(a, cJSON_CreateString("kit"));
         return a;
     }
-    case DG_CFG_OBJECT: return cJSON_CreateObject();
+    case DG_CFG_OBJECT:
+        return cJSON_CreateObject();
     }
     return NULL;
 }
@@ -318,8 +331,8 @@ static int take_peer(run *r, cJSON *obj, char *err, size_t len)
     st = cJSON_GetObjectItemCaseSensitive(p, "status");
     ct = cJSON_GetObjectItemCaseSensitive(p, "content_type");
     body = cJSON_GetObjectItemCaseSensitive(p, "body");
-    if (!cJSON_IsObject(p) || (st && (!cJSON_IsNumber(st) || st->valueint < 200 ||
-                                      st->valueint > 299))) {
+    if (!cJSON_IsObject(p) ||
+        (st && (!cJSON_IsNumber(st) || st->valueint < 200 || st->valueint > 299))) {
         cJSON_Delete(p);
         dg_errf(err, len, "$peer must be an object; its status a 2xx number");
         return DG_ECONFIG;
@@ -329,8 +342,8 @@ static int take_peer(run *r, cJSON *obj, char *err, size_t len)
     if (cJSON_IsString(ct) && (r->ok_ctype = strdup(ct->valuestring)))
         r->ok_peer.content_type = r->ok_ctype;
     if (body) {
-        r->ok_body = cJSON_IsString(body) ? strdup(body->valuestring)
-                                          : cJSON_PrintUnformatted(body);
+        r->ok_body =
+            cJSON_IsString(body) ? strdup(body->valuestring) : cJSON_PrintUnformatted(body);
         r->ok_peer.body = r->ok_body;
     }
     cJSON_Delete(p);
@@ -368,8 +381,8 @@ static int build_config(run *r, const char *file)
             if ((f->flags & DG_CFGF_REQUIRED) && !f->default_value)
                 cJSON_AddItemToObject(obj, f->key, placeholder(r, f));
     }
-    rc = obj ? dg_config_parse(file ? file : "plugin-test", "{}", &cfg, err, sizeof err)
-             : DG_ENOMEM;
+    rc =
+        obj ? dg_config_parse(file ? file : "plugin-test", "{}", &cfg, err, sizeof err) : DG_ENOMEM;
     if (rc == 0)
         rc = dg_config_apply_schema(cfg, schema, obj, "instance", reserved, &r->conf, err,
                                     sizeof err);
@@ -380,11 +393,11 @@ static int build_config(run *r, const char *file)
         return rc;
     }
     /* Show it with secrets masked. */
-    dg_kit *k = dg_kit_new(schema, cJSON_Duplicate(r->conf, 1));
+    dg_kit *k = dg_kit_new(r->p->desc->kind, schema, cJSON_Duplicate(r->conf, 1));
     char *printed = cJSON_PrintUnformatted(r->conf);
     shown = k && printed ? dg_kit_mask(k, printed) : NULL;
-    check(r, 1, "config", "%s %s", file ? file : "schema defaults + placeholders:",
-          shown ? shown : "");
+    check(r, 1, "config", "%s %s",
+          file ? file : "schema defaults + placeholders:", shown ? shown : "");
     free(shown);
     free(printed);
     dg_kit_free(k);
@@ -480,7 +493,7 @@ static dg_op start_op(run *r, dg_kit *k, void *self, const char *what, char *why
 
 static const char *class_name(dg_error_class c)
 {
-    static const char *const n[] = {"none",      "retryable",   "wait",  "permanent",
+    static const char *const n[] = {"none",       "retryable",   "wait",  "permanent",
                                     "suppressed", "stop-sender", "config"};
     return c <= DG_ERRC_CONFIG ? n[c] : "?";
 }
@@ -495,13 +508,15 @@ static int judge(run *r, dg_kit *k, const scenario *s, const dg_kit_op *o, char 
         return 0;
     }
     if (o->status > 0) {
-        dg_kit_violation(k, "%s completed with status %d: DG_OK or a negative DG_E* code",
-                         o->what, o->status);
+        dg_kit_violation(k, "%s completed with status %d: DG_OK or a negative DG_E* code", o->what,
+                         o->status);
         ok = 0;
     }
     if (o->status < 0 && o->error_class == DG_ERRC_NONE && strcmp(o->what, "send") == 0) {
-        dg_kit_violation(k, "send failed (%s) without an error class: the core cannot tell "
-                            "whether to retry", dg_strerror(o->status));
+        dg_kit_violation(k,
+                         "send failed (%s) without an error class: the core cannot tell "
+                         "whether to retry",
+                         dg_strerror(o->status));
         ok = 0;
     }
     if (o->status == DG_OK)
@@ -510,14 +525,15 @@ static int judge(run *r, dg_kit *k, const scenario *s, const dg_kit_op *o, char 
                  o->provider_id[0] ? "\"" : "");
     else
         snprintf(out, len, "%s completed once: %s, class %s, retry_after_ms %lld%s%s", o->what,
-                 dg_strerror(o->status), class_name(o->error_class),
-                 (long long)o->retry_after_ms, o->error_message[0] ? ", " : "",
-                 o->error_message);
+                 dg_strerror(o->status), class_name(o->error_class), (long long)o->retry_after_ms,
+                 o->error_message[0] ? ", " : "", o->error_message);
     switch (s->expect) {
     case EXP_OK:
         if (o->status != DG_OK)
-            ok = 0, dg_kit_violation(k, "the peer accepted the %s (%d) but it did not complete "
-                                        "with DG_OK", o->what, s->peer.status);
+            ok = 0, dg_kit_violation(k,
+                                     "the peer accepted the %s (%d) but it did not complete "
+                                     "with DG_OK",
+                                     o->what, s->peer.status);
         else if (strcmp(o->what, "send") == 0 && !o->provider_id[0])
             dg_kit_note(k, "a successful send should carry the provider's message id (receipts "
                            "are matched by it)");
@@ -525,16 +541,18 @@ static int judge(run *r, dg_kit *k, const scenario *s, const dg_kit_op *o, char 
     case EXP_RETRY_AFTER:
     case EXP_RETRYABLE:
         if (o->status >= 0 || o->error_class != DG_ERRC_RETRYABLE)
-            ok = 0, dg_kit_violation(k, "%s must complete with an error of class retryable",
-                                     s->name);
+            ok = 0,
+            dg_kit_violation(k, "%s must complete with an error of class retryable", s->name);
         else if (s->expect == EXP_RETRY_AFTER && !r->smtp &&
                  o->retry_after_ms != s->peer.retry_after_ms)
-            ok = 0, dg_kit_violation(k, "Retry-After: %s not honoured: retry_after_ms is %lld, "
-                                        "expected %lld", s->peer.retry_after,
-                                     (long long)o->retry_after_ms,
+            ok = 0, dg_kit_violation(k,
+                                     "Retry-After: %s not honoured: retry_after_ms is %lld, "
+                                     "expected %lld",
+                                     s->peer.retry_after, (long long)o->retry_after_ms,
                                      (long long)s->peer.retry_after_ms);
         break;
-    case EXP_ANY: break;
+    case EXP_ANY:
+        break;
     }
     return ok;
 }
@@ -543,8 +561,8 @@ static void record_calls(run *r, dg_kit *k, const scenario *s)
 {
     for (dg_kit_call *c = dg_kit_calls(k); c; c = c->next) {
         r->n_requests++;
-        append(&r->requests, &r->req_len, "  #%zu [%s] %s %s\n", r->n_requests, s->name,
-               c->method, c->url);
+        append(&r->requests, &r->req_len, "  #%zu [%s] %s %s\n", r->n_requests, s->name, c->method,
+               c->url);
         for (char *h = c->headers; h && *h;) {
             char *nl = strchr(h, '\n');
             size_t n = nl ? (size_t)(nl - h) : strlen(h);
@@ -575,7 +593,8 @@ static void record_calls(run *r, dg_kit *k, const scenario *s)
 static void run_scenario(run *r, const scenario *s)
 {
     int channel = r->p->desc->kind == DG_PLUGIN_CHANNEL;
-    dg_kit *k = dg_kit_new(r->p->desc->config_schema, cJSON_Duplicate(r->conf, 1));
+    dg_kit *k =
+        dg_kit_new(r->p->desc->kind, r->p->desc->config_schema, cJSON_Duplicate(r->conf, 1));
     const dg_host *host = dg_kit_host();
     void *self = NULL;
     char err[512] = "", why[256] = "", summary[768] = "", routes[512] = "";
@@ -595,8 +614,10 @@ static void run_scenario(run *r, const scenario *s)
     rc = channel ? r->p->channel.create(host, dg_kit_inst(k), &self, err, sizeof err)
                  : r->p->store.create(host, dg_kit_inst(k), &self, err, sizeof err);
     if (rc != DG_OK) {
-        check(r, 0, s->name, "create failed: %s: %s", dg_strerror(rc), err[0] ? err : "(no "
-                                                                                     "message)");
+        check(r, 0, s->name, "create failed: %s: %s", dg_strerror(rc),
+              err[0] ? err
+                     : "(no "
+                       "message)");
         dg_kit_free(k);
         return;
     }
@@ -615,8 +636,7 @@ static void run_scenario(run *r, const scenario *s)
             const dg_kit_route *rt = dg_kit_route_at(k, i);
             int st = dg_kit_inject(k, rt, "{}");
             off += (size_t)snprintf(routes + off, sizeof routes - off, "%s%s %s -> %s%d",
-                                    i ? ", " : "", rt->method, rt->path, st ? "" : "pending ",
-                                    st);
+                                    i ? ", " : "", rt->method, rt->path, st ? "" : "pending ", st);
         }
     }
     work = start_op(r, k, self, channel ? "send" : "backfill", why, sizeof why);
@@ -625,8 +645,13 @@ static void run_scenario(run *r, const scenario *s)
     else if (!s->stop_in_flight && !drive(k, work, DRAIN_LIMIT_MS))
         ok = 0, snprintf(why, sizeof why, "%s never completed (%d s of virtual time)",
                          channel ? "send" : "backfill", DRAIN_LIMIT_MS / 1000);
-    if (!channel && r->p->store.act && work && (act = start_op(r, k, self, "act", why, sizeof why)))
-        drive(k, act, DRAIN_LIMIT_MS);
+    if (!channel && r->p->store.act && work) {
+        char act_why[256] = ""; /* act may refuse a re-read at once: allowed */
+        if ((act = start_op(r, k, self, "act", act_why, sizeof act_why)) != 0 &&
+            !drive(k, act, DRAIN_LIMIT_MS))
+            dg_kit_violation(k, "act never completed (%d s of virtual time)",
+                             DRAIN_LIMIT_MS / 1000);
+    }
     if (work && !s->stop_in_flight)
         ok &= judge(r, k, s, dg_kit_op_get(k, work), summary, sizeof summary);
     stop = dg_kit_new_op(k, "stop");
@@ -643,12 +668,14 @@ static void run_scenario(run *r, const scenario *s)
     if (work && s->stop_in_flight) {
         const dg_kit_op *o = dg_kit_op_get(k, work);
         if (o->completions)
-            snprintf(summary, sizeof summary, "in-flight send completed once before stop "
-                                              "finished (%s)",
+            snprintf(summary, sizeof summary,
+                     "in-flight send completed once before stop "
+                     "finished (%s)",
                      o->status == DG_OK ? "OK" : dg_strerror(o->status));
         else
-            snprintf(summary, sizeof summary, "the in-flight send was not completed when stop "
-                                              "finished");
+            snprintf(summary, sizeof summary,
+                     "the in-flight send was not completed when stop "
+                     "finished");
     }
     dg_kit_stopped(k);
     /* Whatever the plugin left behind gets its chance to misbehave now. */
@@ -693,8 +720,8 @@ static void run_scenarios(run *r)
         return;
 
     s[1].name = "503 + Retry-After";
-    s[1].peer = (dg_kit_peer){503, "application/json", "{\"error\":\"overloaded\"}", "7", 7000,
-                              DG_HTTP_OK};
+    s[1].peer =
+        (dg_kit_peer){503, "application/json", "{\"error\":\"overloaded\"}", "7", 7000, DG_HTTP_OK};
     s[1].smtp_status = 451;
     s[1].expect = EXP_RETRY_AFTER;
     s[2].name = "transport error";
@@ -741,10 +768,13 @@ int dg_conformance_run(const char *path, const dg_conformance_opts *o)
     int rc;
     memset(&r, 0, sizeof r);
     r.out = o->out;
-    r.ok_peer = (dg_kit_peer){200, "application/json",
+    r.ok_peer = (dg_kit_peer){200,
+                              "application/json",
                               "{\"id\":\"kit-msg-1\",\"message_id\":\"kit-msg-1\","
                               "\"sid\":\"kit-msg-1\",\"messages\":[{\"id\":\"kit-msg-1\"}]}",
-                              NULL, -1, DG_HTTP_OK};
+                              NULL,
+                              -1,
+                              DG_HTTP_OK};
     /* A path without a slash would be searched for as a plugin name. */
     snprintf(file, sizeof file, "%s%s", strchr(path, '/') ? "" : "./", path);
     fprintf(r.out, "duegate plugin-test %s\n", path);

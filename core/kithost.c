@@ -45,6 +45,7 @@ typedef struct jtext {
 } jtext;
 
 struct dg_kit {
+    dg_plugin_kind kind;
     const dg_config_field *schema;
     cJSON *conf;
     char *secrets[16];
@@ -69,8 +70,14 @@ struct dg_kit {
 
 static dg_kit *g_kit; /* the one live kit (free/form helpers take no instance) */
 
-dg_kit *dg__kit_current(void) { return g_kit; }
-dg_kit_http *dg__kit_http(dg_kit *k) { return k->http; }
+dg_kit *dg__kit_current(void)
+{
+    return g_kit;
+}
+dg_kit_http *dg__kit_http(dg_kit *k)
+{
+    return k->http;
+}
 
 /* ------------------------------------------------------------- records */
 
@@ -108,8 +115,14 @@ void dg_kit_note(dg_kit *k, const char *fmt, ...)
     va_end(ap);
 }
 
-size_t dg_kit_n_violations(dg_kit *k) { return k->n_violations; }
-size_t dg_kit_n_notes(dg_kit *k) { return k->n_notes; }
+size_t dg_kit_n_violations(dg_kit *k)
+{
+    return k->n_violations;
+}
+size_t dg_kit_n_notes(dg_kit *k)
+{
+    return k->n_notes;
+}
 
 static const char *line_at(line *arr, size_t n, size_t i)
 {
@@ -126,9 +139,18 @@ const char *dg_kit_violation_at(dg_kit *k, size_t i)
 {
     return line_at(k->violations, k->n_violations, i);
 }
-const char *dg_kit_note_at(dg_kit *k, size_t i) { return line_at(k->notes, k->n_notes, i); }
-size_t dg_kit_n_emitted(dg_kit *k) { return k->n_emitted; }
-const char *dg_kit_log_text(dg_kit *k) { return k->log ? k->log : ""; }
+const char *dg_kit_note_at(dg_kit *k, size_t i)
+{
+    return line_at(k->notes, k->n_notes, i);
+}
+size_t dg_kit_n_emitted(dg_kit *k)
+{
+    return k->n_emitted;
+}
+const char *dg_kit_log_text(dg_kit *k)
+{
+    return k->log ? k->log : "";
+}
 
 int dg_kit_has_secret(dg_kit *k, const char *s)
 {
@@ -208,14 +230,24 @@ static void k_log(dg_instance *inst, dg_log_level level, const char *event, cons
             dg_kit_violation(k, "log event '%s': key '%s' shows a secret (flag it DG_KV_SECRET)",
                              event ? event : "", kv[i].key ? kv[i].key : "");
         switch (kv[i].flags) {
-        case DG_KV_SECRET: snprintf(val, sizeof val, "****"); break;
-        case DG_KV_PHONE: dg_mask_phone(v, val, sizeof val); break;
-        case DG_KV_EMAIL: dg_mask_email(v, val, sizeof val); break;
-        case DG_KV_TEXT: snprintf(val, sizeof val, "(%zu bytes)", strlen(v)); break;
-        default: snprintf(val, sizeof val, "%s", v); break;
+        case DG_KV_SECRET:
+            snprintf(val, sizeof val, "****");
+            break;
+        case DG_KV_PHONE:
+            dg_mask_phone(v, val, sizeof val);
+            break;
+        case DG_KV_EMAIL:
+            dg_mask_email(v, val, sizeof val);
+            break;
+        case DG_KV_TEXT:
+            snprintf(val, sizeof val, "(%zu bytes)", strlen(v));
+            break;
+        default:
+            snprintf(val, sizeof val, "%s", v);
+            break;
         }
-        off += (size_t)snprintf(buf + off, sizeof buf - off, " %s=%s",
-                                kv[i].key ? kv[i].key : "?", val);
+        off += (size_t)snprintf(buf + off, sizeof buf - off, " %s=%s", kv[i].key ? kv[i].key : "?",
+                                val);
     }
     char *masked = dg_kit_mask(k, buf);
     if (masked) {
@@ -371,8 +403,7 @@ static void k_complete(dg_instance *inst, dg_op op, const dg_result *res)
     o->status = res->status;
     o->error_class = res->error_class;
     o->retry_after_ms = res->retry_after_ms;
-    snprintf(o->provider_id, sizeof o->provider_id, "%s",
-             res->provider_id ? res->provider_id : "");
+    snprintf(o->provider_id, sizeof o->provider_id, "%s", res->provider_id ? res->provider_id : "");
     snprintf(o->error_message, sizeof o->error_message, "%s%s%s",
              res->error_code ? res->error_code : "", res->error_code ? " " : "",
              res->error_message ? res->error_message : "");
@@ -383,7 +414,10 @@ static void k_complete(dg_instance *inst, dg_op op, const dg_result *res)
 
 /* --------------------------------------------------------- clock, timers */
 
-int64_t dg_kit_now(dg_kit *k) { return k->now; }
+int64_t dg_kit_now(dg_kit *k)
+{
+    return k->now;
+}
 
 static int64_t k_now_ms(dg_instance *inst)
 {
@@ -468,8 +502,7 @@ int dg_kit_advance(dg_kit *k, int64_t ms)
 
 /* -------------------------------------------------------------- events */
 
-static int k_emit_order(dg_instance *inst, const dg_order_event *ev, dg_emit_done_cb done,
-                        void *ud)
+static int k_emit_order(dg_instance *inst, const dg_order_event *ev, dg_emit_done_cb done, void *ud)
 {
     dg_kit *k = KIT(inst);
     (void)done, (void)ud;
@@ -479,14 +512,16 @@ static int k_emit_order(dg_instance *inst, const dg_order_event *ev, dg_emit_don
         dg_kit_violation(k, "host->emit_order with a NULL event or a short struct_size");
         return DG_EINVAL;
     }
+    if (k->kind != DG_PLUGIN_STORE)
+        dg_kit_violation(k, "host->emit_order from a channel plugin (stores emit orders)");
     if (!ev->order_id)
         dg_kit_violation(k, "host->emit_order: event without order_id");
     k->n_emitted++;
     return DG_OK;
 }
 
-static int k_emit_channel_event(dg_instance *inst, const dg_channel_event *ev,
-                                dg_emit_done_cb done, void *ud)
+static int k_emit_channel_event(dg_instance *inst, const dg_channel_event *ev, dg_emit_done_cb done,
+                                void *ud)
 {
     dg_kit *k = KIT(inst);
     (void)done, (void)ud;
@@ -496,6 +531,8 @@ static int k_emit_channel_event(dg_instance *inst, const dg_channel_event *ev,
         dg_kit_violation(k, "host->emit_channel_event with a NULL event or a short struct_size");
         return DG_EINVAL;
     }
+    if (k->kind != DG_PLUGIN_CHANNEL)
+        dg_kit_violation(k, "host->emit_channel_event from a store plugin");
     if (ev->kind < DG_CHEV_SENT || ev->kind > DG_CHEV_OPTED_IN)
         dg_kit_violation(k, "host->emit_channel_event: unknown kind %d", (int)ev->kind);
     k->n_emitted++;
@@ -580,8 +617,7 @@ static int k_state_put(dg_instance *inst, const char *key, const void *value, si
     if (!key || (!value && len))
         return DG_EINVAL;
     k_state_del(inst, key);
-    if (!(s = calloc(1, sizeof *s)) || !(s->key = strdup(key)) ||
-        !(s->value = malloc(len + 1))) {
+    if (!(s = calloc(1, sizeof *s)) || !(s->key = strdup(key)) || !(s->value = malloc(len + 1))) {
         if (s)
             free(s->key);
         free(s);
@@ -611,8 +647,7 @@ static void k_free(void *p)
 
 /* ------------------------------------------------------ metrics, health */
 
-static void k_metric(dg_instance *inst, const char *name, const dg_kv *labels, size_t n,
-                     double v)
+static void k_metric(dg_instance *inst, const char *name, const dg_kv *labels, size_t n, double v)
 {
     (void)labels, (void)n, (void)v;
     if (!dg__kit_guard(KIT(inst), "metric_*") && (!name || !*name))
@@ -681,18 +716,25 @@ static const dg_host kit_host = {
     .form_free = dg__kit_form_free,
 };
 
-const dg_host *dg_kit_host(void) { return &kit_host; }
-dg_instance *dg_kit_inst(dg_kit *k) { return (dg_instance *)(void *)k; }
+const dg_host *dg_kit_host(void)
+{
+    return &kit_host;
+}
+dg_instance *dg_kit_inst(dg_kit *k)
+{
+    return (dg_instance *)(void *)k;
+}
 
 /* ----------------------------------------------------------- lifecycle */
 
-dg_kit *dg_kit_new(const dg_config_field *schema, cJSON *conf)
+dg_kit *dg_kit_new(dg_plugin_kind kind, const dg_config_field *schema, cJSON *conf)
 {
     dg_kit *k = calloc(1, sizeof *k);
     if (!k) {
         cJSON_Delete(conf);
         return NULL;
     }
+    k->kind = kind;
     k->schema = schema;
     k->conf = conf;
     k->loop_thread = pthread_self();
@@ -722,8 +764,10 @@ void dg_kit_stopped(dg_kit *k)
             dg_kit_violation(k, "op %llu (%s) was still pending when stop finished",
                              (unsigned long long)k->ops[i].id, k->ops[i].what);
     if (armed)
-        dg_kit_violation(k, "leak: %zu host timer(s) still armed when stop finished "
-                            "(timer_stop them in stop)", armed);
+        dg_kit_violation(k,
+                         "leak: %zu host timer(s) still armed when stop finished "
+                         "(timer_stop them in stop)",
+                         armed);
     dg__kit_http_stopped(k);
     k->phase = DG_KIT_STOPPED;
 }
@@ -734,8 +778,10 @@ void dg_kit_destroyed(dg_kit *k)
     for (tracked *t = k->buffers; t; t = t->next)
         bufs++;
     if (bufs)
-        dg_kit_violation(k, "leak: %zu buffer(s) from host->state_get never released with "
-                            "host->free", bufs);
+        dg_kit_violation(k,
+                         "leak: %zu buffer(s) from host->state_get never released with "
+                         "host->free",
+                         bufs);
     k->phase = DG_KIT_DESTROYED;
 }
 

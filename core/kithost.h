@@ -42,20 +42,20 @@ typedef struct dg_kit_call {
     struct dg_kit *kit;
     int smtp;
     char *method, *url;
-    char *headers;   /* "Name: value\n" lines, secrets masked */
-    char *body;      /* secrets masked; NUL-terminated */
+    char *headers; /* "Name: value\n" lines, secrets masked */
+    char *body;    /* secrets masked; NUL-terminated */
     size_t body_len;
     dg_http_done_cb done;
     void *ud;
     int answered, canceled;
-    int status;      /* what the peer answered */
+    int status; /* what the peer answered */
     dg_transport_error transport;
     struct dg_kit_call *next;
 } dg_kit_call;
 
 typedef enum dg_kit_phase {
-    DG_KIT_RUNNING = 0,  /* create .. stop */
-    DG_KIT_STOPPED = 1,  /* stop completed: only host->free is allowed */
+    DG_KIT_RUNNING = 0, /* create .. stop */
+    DG_KIT_STOPPED = 1, /* stop completed: only host->free is allowed */
     DG_KIT_DESTROYED = 2
 } dg_kit_phase;
 
@@ -78,11 +78,12 @@ typedef struct dg_kit_route {
 
 typedef struct dg_kit dg_kit;
 
-/* schema: the plugin's (borrowed; may be NULL). conf: the resolved instance
+/* kind: the plugin's (a channel may not emit order events, a store may not
+ * emit channel events). schema: the plugin's (borrowed; may be NULL). conf: the resolved instance
  * configuration (ownership passes). Secrets are the values of the schema's
  * DG_CFGF_SECRET keys: they are masked in everything the kit records and
  * flagged when they show up in a log line or a result. NULL on no memory. */
-dg_kit *dg_kit_new(const dg_config_field *schema, cJSON *conf);
+dg_kit *dg_kit_new(dg_plugin_kind kind, const dg_config_field *schema, cJSON *conf);
 void dg_kit_free(dg_kit *k);
 
 const dg_host *dg_kit_host(void);

@@ -52,11 +52,14 @@ void dg__kit_http_stopped(dg_kit *k)
         forms++;
     for (struct dg_http_req *r = KH(k)->reqs; r; r = r->next)
         if (!r->answered)
-            dg_kit_violation(k, "inbound request to %s %s never answered by the time stop "
-                                "finished", r->route->method, r->route->path);
+            dg_kit_violation(k,
+                             "inbound request to %s %s never answered by the time stop "
+                             "finished",
+                             r->route->method, r->route->path);
     if (open_calls)
-        dg_kit_violation(k, "leak: %zu outbound call(s) neither answered nor canceled when stop "
-                            "finished (http_cancel them, or drain before completing stop)",
+        dg_kit_violation(k,
+                         "leak: %zu outbound call(s) neither answered nor canceled when stop "
+                         "finished (http_cancel them, or drain before completing stop)",
                          open_calls);
     if (forms)
         dg_kit_violation(k, "leak: %zu form(s) from host->form_parse never freed", forms);
@@ -97,7 +100,7 @@ void dg__kit_http_free(dg_kit_http *h)
 /* ------------------------------------------------------------- inbound */
 
 int dg__kit_http_route(dg_instance *inst, const char *method, const char *path,
-                        dg_http_handler handler, void *ud)
+                       dg_http_handler handler, void *ud)
 {
     dg_kit *k = KIT(inst);
     dg_kit_route *r;
@@ -106,7 +109,8 @@ int dg__kit_http_route(dg_instance *inst, const char *method, const char *path,
     if (!method || !path || path[0] != '/' || !handler)
         return DG_EINVAL;
     for (size_t i = 0; i < KH(k)->n_routes; i++)
-        if (strcmp(KH(k)->routes[i].method, method) == 0 && strcmp(KH(k)->routes[i].path, path) == 0)
+        if (strcmp(KH(k)->routes[i].method, method) == 0 &&
+            strcmp(KH(k)->routes[i].path, path) == 0)
             return DG_EEXIST;
     if (KH(k)->n_routes >= KIT_MAX_ROUTES)
         return DG_ENOMEM;
@@ -121,7 +125,10 @@ int dg__kit_http_route(dg_instance *inst, const char *method, const char *path,
     return DG_OK;
 }
 
-size_t dg_kit_n_routes(dg_kit *k) { return KH(k)->n_routes; }
+size_t dg_kit_n_routes(dg_kit *k)
+{
+    return KH(k)->n_routes;
+}
 const dg_kit_route *dg_kit_route_at(dg_kit *k, size_t i)
 {
     return i < KH(k)->n_routes ? &KH(k)->routes[i] : NULL;
@@ -146,7 +153,10 @@ const char *dg__kit_req_path(dg_http_req *r)
 {
     return req_ok(r, "http_req_path") ? r->route->path : NULL;
 }
-const char *dg__kit_req_query(dg_http_req *r) { return req_ok(r, "http_req_query") ? "" : NULL; }
+const char *dg__kit_req_query(dg_http_req *r)
+{
+    return req_ok(r, "http_req_query") ? "" : NULL;
+}
 const char *dg__kit_req_header(dg_http_req *r, const char *name)
 {
     if (!req_ok(r, "http_req_header") || !name)
@@ -163,7 +173,7 @@ const void *dg__kit_req_body(dg_http_req *r, size_t *len)
 }
 
 int dg__kit_respond(dg_http_req *r, int status, const dg_kv *h, size_t nh, const void *body,
-                     size_t len)
+                    size_t len)
 {
     (void)h, (void)nh, (void)body, (void)len;
     if (!req_ok(r, "http_respond"))
@@ -234,7 +244,7 @@ static dg_kit_call *record(dg_kit *k, int smtp, const char *method, const char *
 }
 
 int dg__kit_http_request(dg_instance *inst, const dg_http_request *req, dg_http_done_cb done,
-                          void *ud, dg_http_call **call)
+                         void *ud, dg_http_call **call)
 {
     dg_kit *k = KIT(inst);
     dg_kit_call *c;
@@ -258,8 +268,7 @@ int dg__kit_http_request(dg_instance *inst, const dg_http_request *req, dg_http_
             dg_kit_note(k, "request header %s carries a secret but is not flagged DG_KV_SECRET",
                         req->headers[i].key);
         char *m = req->headers[i].flags == DG_KV_SECRET ? strdup("****") : dg_kit_mask(k, v);
-        add_header(&c->headers, &hl, req->headers[i].key ? req->headers[i].key : "?",
-                   m ? m : "");
+        add_header(&c->headers, &hl, req->headers[i].key ? req->headers[i].key : "?", m ? m : "");
         free(m);
     }
     if (req->bearer_token)
@@ -276,8 +285,8 @@ int dg__kit_http_request(dg_instance *inst, const dg_http_request *req, dg_http_
     return DG_OK;
 }
 
-int dg__kit_smtp_send(dg_instance *inst, const dg_smtp_message *m, dg_http_done_cb done,
-                       void *ud, dg_http_call **call)
+int dg__kit_smtp_send(dg_instance *inst, const dg_smtp_message *m, dg_http_done_cb done, void *ud,
+                      dg_http_call **call)
 {
     dg_kit *k = KIT(inst);
     dg_kit_call *c;
@@ -312,7 +321,10 @@ void dg__kit_http_cancel(dg_http_call *call)
     c->canceled = 1;
 }
 
-void dg_kit_set_peer(dg_kit *k, const dg_kit_peer *p) { KH(k)->peer = *p; }
+void dg_kit_set_peer(dg_kit *k, const dg_kit_peer *p)
+{
+    KH(k)->peer = *p;
+}
 
 int dg_kit_pump(dg_kit *k)
 {
@@ -351,13 +363,19 @@ int dg_kit_pump(dg_kit *k)
     return n;
 }
 
-dg_kit_call *dg_kit_calls(dg_kit *k) { return KH(k)->calls; }
-size_t dg_kit_n_calls(dg_kit *k) { return KH(k)->n_calls; }
+dg_kit_call *dg_kit_calls(dg_kit *k)
+{
+    return KH(k)->calls;
+}
+size_t dg_kit_n_calls(dg_kit *k)
+{
+    return KH(k)->n_calls;
+}
 
 /* ------------------------------------------------------------- helpers */
 
 int dg__kit_hmac(dg_hmac_alg alg, const void *key, size_t kl, const void *d, size_t l,
-                  unsigned char *out, size_t cap)
+                 unsigned char *out, size_t cap)
 {
     dg__kit_guard(dg__kit_current(), "hmac");
     return dg_hmac(alg, key, kl, d, l, out, cap);

@@ -46,8 +46,8 @@ int dg__kit_respond(dg_http_req *r, int status, const dg_kv *h, size_t nh, const
                     size_t len);
 int dg__kit_http_request(dg_instance *inst, const dg_http_request *req, dg_http_done_cb done,
                          void *ud, dg_http_call **call);
-int dg__kit_smtp_send(dg_instance *inst, const dg_smtp_message *m, dg_http_done_cb done,
-                      void *ud, dg_http_call **call);
+int dg__kit_smtp_send(dg_instance *inst, const dg_smtp_message *m, dg_http_done_cb done, void *ud,
+                      dg_http_call **call);
 void dg__kit_http_cancel(dg_http_call *call);
 int dg__kit_hmac(dg_hmac_alg alg, const void *key, size_t kl, const void *d, size_t l,
                  unsigned char *out, size_t cap);

@@ -39,8 +39,8 @@ typedef struct skeleton {
 /* One send waiting for its HTTP answer. */
 typedef struct sk_send {
     skeleton *sk;
-    dg_op op;            /* the core's op: complete it exactly once */
-    dg_http_call *call;  /* to cancel it on stop */
+    dg_op op;           /* the core's op: complete it exactly once */
+    dg_http_call *call; /* to cancel it on stop */
     struct sk_send *next;
 } sk_send;
 
@@ -71,7 +71,10 @@ static void put(buf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
+static void puts_(buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
 
 /* "key":"escaped value", -- skipped when the value is NULL. */
 static void put_str(buf *b, const char *key, const char *v)
@@ -147,8 +150,7 @@ static int json_find(const char *json, size_t len, const char *key, char *out, s
 
 /* ------------------------------------------------------------- lifecycle */
 
-static int sk_create(const dg_host *host, dg_instance *inst, void **self, char *err,
-                     size_t err_len)
+static int sk_create(const dg_host *host, dg_instance *inst, void **self, char *err, size_t err_len)
 {
     skeleton *sk;
     const char *name = host->instance_name(inst);
@@ -402,9 +404,9 @@ static void on_response(void *ud, const dg_http_response *resp)
         res.error_message = "unexpected status from the webhook (check url)";
     }
     if (res.status != DG_OK) {
-        dg_kv kv[] = {{"status", code, DG_KV_PLAIN},
-                      {"class", res.error_class == DG_ERRC_RETRYABLE ? "retryable" : "final",
-                       DG_KV_PLAIN}};
+        dg_kv kv[] = {
+            {"status", code, DG_KV_PLAIN},
+            {"class", res.error_class == DG_ERRC_RETRYABLE ? "retryable" : "final", DG_KV_PLAIN}};
         sk->host->log(sk->inst, DG_LOG_WARN, "send_failed", kv, 2);
     }
     /* NOTE: exactly once per op, on the loop thread: here, in the host's
@@ -449,8 +451,8 @@ static int sk_send_msg(void *self, const dg_outbound_message *m, dg_op op)
     req.url = sk->url;
     headers[0] = (dg_kv){"Content-Type", "application/json", DG_KV_PLAIN};
     /* Lets the receiver drop a retried duplicate. */
-    headers[1] = (dg_kv){"Idempotency-Key", m->idempotency_key ? m->idempotency_key : "",
-                         DG_KV_PLAIN};
+    headers[1] =
+        (dg_kv){"Idempotency-Key", m->idempotency_key ? m->idempotency_key : "", DG_KV_PLAIN};
     req.headers = headers;
     req.n_headers = 2;
     req.body = b.p; /* copied by the host */
@@ -495,7 +497,10 @@ static int sk_stop(void *self, dg_op op)
     return DG_OK;
 }
 
-static void sk_destroy(void *self) { free(self); }
+static void sk_destroy(void *self)
+{
+    free(self);
+}
 
 /* ---------------------------------------------------------- descriptor */
 
@@ -503,14 +508,31 @@ static void sk_destroy(void *self) { free(self); }
  * required key has no default. Secrets may be given as {"env": "NAME"} or
  * {"file": "/path"} in the config file and are never logged. */
 static const dg_config_field sk_schema[] = {
-    {"url", DG_CFG_STRING, DG_CFGF_REQUIRED, NULL,
-     "webhook URL each message is POSTed to as JSON", 0, 0, {0}},
-    {"token", DG_CFG_STRING, DG_CFGF_SECRET, NULL,
-     "bearer token sent in the Authorization header (optional)", 0, 0, {0}},
-    {"webhook_secret", DG_CFG_STRING, DG_CFGF_REQUIRED | DG_CFGF_SECRET, NULL,
+    {"url",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED,
+     NULL,
+     "webhook URL each message is POSTed to as JSON",
+     0,
+     0,
+     {0}},
+    {"token",
+     DG_CFG_STRING,
+     DG_CFGF_SECRET,
+     NULL,
+     "bearer token sent in the Authorization header (optional)",
+     0,
+     0,
+     {0}},
+    {"webhook_secret",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED | DG_CFGF_SECRET,
+     NULL,
      "shared secret: receipts and replies carry X-Skeleton-Signature = hex HMAC-SHA256 of the "
      "body",
-     0, 0, {0}},
+     0,
+     0,
+     {0}},
     {"timeout_ms", DG_CFG_INT, 0, "10000", "timeout of each POST", 1000, 120000, {0}},
     {NULL, 0, 0, NULL, NULL, 0, 0, {0}}};
 

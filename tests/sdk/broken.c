@@ -43,7 +43,10 @@ static int b_create(const dg_host *host, dg_instance *inst, void **self, char *e
     return DG_OK;
 }
 
-static void tick(void *ud) { (void)ud; /* touches nothing: only the leak is wrong */ }
+static void tick(void *ud)
+{
+    (void)ud; /* touches nothing: only the leak is wrong */
+}
 
 static int b_start(void *self, char *err, size_t len)
 {
@@ -83,7 +86,10 @@ static int b_stop(void *self, dg_op op)
     return DG_OK; /* BROKEN_AFTER_STOP: returns OK with its timer armed */
 }
 
-static void b_destroy(void *self) { free(self); }
+static void b_destroy(void *self)
+{
+    free(self);
+}
 
 static void on_resp(void *ud, const dg_http_response *r)
 {
@@ -192,7 +198,10 @@ static const dg_channel_ops b_ops = {
 
 /* Keeps b_send referenced in the variant that leaves it out of the table. */
 void *broken_keep_ref(void);
-void *broken_keep_ref(void) { return (void *)(uintptr_t)b_send; }
+void *broken_keep_ref(void)
+{
+    return (void *)(uintptr_t)b_send;
+}
 
 #define STR2(x) #x
 #define STR(x) STR2(x)

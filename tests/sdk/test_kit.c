@@ -194,6 +194,24 @@ static void test_rejects_ignored_retry_after(void **state)
     has("PASS  transport error");
 }
 
+static void test_store_plugin_lifecycle(void **state)
+{
+    (void)state;
+    assert_int_equal(kit("tests/fakeplugins/fake_store.la", NULL), 0);
+    has("PASS  descriptor/ABI     fake_store 0.0.1, ABI 1.0 (this duegate: 1.0), store: backfill");
+    has("PASS  lifecycle          backfill completed once: OK");
+    has("emitted: 1 event(s)");
+    lacks("503 + Retry-After"); /* channel scenarios only */
+}
+
+static void test_rejects_loader_fake_double(void **state)
+{
+    (void)state;
+    /* The loader tests' double-completing fake is caught as well. */
+    assert_true(kit("tests/fakeplugins/fake_double.la", NULL) > 0);
+    has("(send) completed 2 times");
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -225,6 +243,8 @@ int main(void)
         cmocka_unit_test(test_rejects_foreign_thread),
         cmocka_unit_test(test_rejects_secret_in_log),
         cmocka_unit_test(test_rejects_ignored_retry_after),
+        cmocka_unit_test(test_store_plugin_lifecycle),
+        cmocka_unit_test(test_rejects_loader_fake_double),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);

@@ -12,8 +12,8 @@
 
 const dg_plugin_descriptor *skeleton_LTX_dg_plugin_query(void);
 
-#define CONF                                                                                   \
-    "{\"url\": \"https://hooks.example.org/dg\", \"token\": \"tok-123456\", "                  \
+#define CONF                                                                                       \
+    "{\"url\": \"https://hooks.example.org/dg\", \"token\": \"tok-123456\", "                      \
     "\"webhook_secret\": \"whsec-abcdef\", \"timeout_ms\": 5000}"
 
 typedef struct ctx {
@@ -78,15 +78,14 @@ static void test_posts_json_with_headers(void **state)
                         "dg-42-4201");
     body = cJSON_Parse(o->body);
     assert_non_null(body);
-    assert_string_equal(cJSON_GetObjectItem(body, "text")->valuestring,
-                        "Hi \"Ana\"\nyour balance");
+    assert_string_equal(cJSON_GetObjectItem(body, "text")->valuestring, "Hi \"Ana\"\nyour balance");
     assert_int_equal(cJSON_GetObjectItem(body, "touch_id")->valuedouble, 4201);
     assert_string_equal(cJSON_GetObjectItem(body, "to_phone")->valuestring, "+14155550123");
     cJSON_Delete(body);
     assert_null(fh_completion_for(c->h, op));
-    assert_int_equal(fh_reply(c->h, 0, 200, NULL, "{\"status\": \"queued\", \"id\": \"msg-9\"}",
-                              DG_HTTP_OK, -1),
-                     0);
+    assert_int_equal(
+        fh_reply(c->h, 0, 200, NULL, "{\"status\": \"queued\", \"id\": \"msg-9\"}", DG_HTTP_OK, -1),
+        0);
     assert_int_equal(fh_completion_for(c->h, op)->status, DG_OK);
     assert_string_equal(fh_completion_for(c->h, op)->provider_id, "msg-9");
 }
@@ -96,8 +95,8 @@ static void answer(ctx *c, int status, dg_transport_error te, int64_t retry_afte
 {
     dg_op op = send_one(c);
     const char *hdr[] = {"Retry-After", "30", NULL};
-    assert_int_equal(fh_reply(c->h, fh_n_outbound(c->h) - 1, status,
-                              retry_after > 0 ? hdr : NULL, "{}", te, retry_after),
+    assert_int_equal(fh_reply(c->h, fh_n_outbound(c->h) - 1, status, retry_after > 0 ? hdr : NULL,
+                              "{}", te, retry_after),
                      0);
     *out = fh_completion_for(c->h, op);
     assert_non_null(*out);
@@ -138,8 +137,7 @@ static void test_stop_cancels_in_flight(void **state)
 static void sign(const char *body, char *hex)
 {
     unsigned char mac[32];
-    assert_int_equal(dg_hmac(DG_HMAC_SHA256, "whsec-abcdef", 12, body, strlen(body), mac, 32),
-                     32);
+    assert_int_equal(dg_hmac(DG_HMAC_SHA256, "whsec-abcdef", 12, body, strlen(body), mac, 32), 32);
     memcpy(hex, "sha256=", 7);
     assert_int_equal(dg_hex_encode(mac, 32, hex + 7, 65), 64);
 }
@@ -148,8 +146,7 @@ static int post(ctx *c, const char *path, const char *body, const char *sig)
 {
     const char *hdr[] = {"X-Skeleton-Signature", sig, NULL};
     fh_response r;
-    assert_int_equal(fh_request(c->h, "POST", path, NULL, sig ? hdr : NULL, body, strlen(body),
-                                &r),
+    assert_int_equal(fh_request(c->h, "POST", path, NULL, sig ? hdr : NULL, body, strlen(body), &r),
                      0);
     return r.status;
 }
