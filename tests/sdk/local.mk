@@ -3,12 +3,15 @@
 # the conformance kit, the kit's tests, the skeleton's unit test, the CLI
 # test and the ABI layout check.
 
-# ---- examples/skeleton-channel, check-only module
-check_LTLIBRARIES += examples/skeleton-channel/skeleton.la
-examples_skeleton_channel_skeleton_la_SOURCES = examples/skeleton-channel/skeleton.c
-examples_skeleton_channel_skeleton_la_CFLAGS = $(PLUGIN_CFLAGS)
-examples_skeleton_channel_skeleton_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
-EXTRA_DIST += examples/skeleton-channel/Makefile
+# ---- examples/skeleton-channel as a check-only module (tests/sdk/skeleton.la),
+# compiled from the example's own skeleton.c through tests/sdk/skeleton_module.c
+SKELETON_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples/skeleton-channel
+check_LTLIBRARIES += tests/sdk/skeleton.la
+tests_sdk_skeleton_la_SOURCES = tests/sdk/skeleton_module.c
+EXTRA_tests_sdk_skeleton_la_DEPENDENCIES = examples/skeleton-channel/skeleton.c
+tests_sdk_skeleton_la_CPPFLAGS = $(SKELETON_CPPFLAGS)
+tests_sdk_skeleton_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_skeleton_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
 
 # ---- broken plugins (tests/sdk/broken.c, one switch each)
 BROKEN_LDFLAGS = -module -avoid-version -shared -rpath /nowhere $(AM_LDFLAGS)
@@ -66,7 +69,8 @@ TESTS += $(SDK_TESTS) tests/sdk/plugin-test-cli.sh
 EXTRA_DIST += tests/sdk/plugin-test-cli.sh
 tests_sdk_test_kit_CFLAGS = $(TEST_CFLAGS)
 tests_sdk_test_kit_LDADD = $(TEST_LIBS)
-tests_sdk_test_skeleton_SOURCES = tests/sdk/test_skeleton.c examples/skeleton-channel/skeleton.c
+tests_sdk_test_skeleton_SOURCES = tests/sdk/test_skeleton.c tests/sdk/skeleton_module.c
+tests_sdk_test_skeleton_CPPFLAGS = $(SKELETON_CPPFLAGS)
 tests_sdk_test_skeleton_CFLAGS = $(TEST_CFLAGS)
 tests_sdk_test_skeleton_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJSON_LIBS)
 
@@ -84,4 +88,4 @@ tests/sdk/abi_layout.c: $(top_srcdir)/scripts/abi-layout.awk $(SDK_HEADERS_ORDER
 	$(MKDIR_P) tests/sdk
 	$(AWK) -f $(top_srcdir)/scripts/abi-layout.awk $(SDK_HEADERS_ORDERED) >$@.tmp && mv $@.tmp $@
 TESTS += tests/sdk/abi-check.sh
-EXTRA_DIST += tests/sdk/abi-check.sh scripts/abi-layout.awk scripts/abi-record
+EXTRA_DIST += tests/sdk/abi-check.sh scripts/abi-layout.awk scripts/abi-record scripts/sdk-smoke

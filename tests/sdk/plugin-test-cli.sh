@@ -26,7 +26,7 @@ expect() { # expect STATUS TEXT -- ARGS...
 for la in "$top"/plugins/*.la; do
     expect 0 "PASSED:" -- plugin-test "$la"
 done
-expect 0 "PASSED: 7 passed" -- plugin-test "$top/examples/skeleton-channel/skeleton.la"
+expect 0 "PASSED: 7 passed" -- plugin-test "$top/tests/sdk/skeleton.la"
 expect 1 "completed 2 times" -- plugin-test "$top/tests/sdk/broken_twice.la"
 expect 2 "usage: duegate plugin-test" -- plugin-test
 expect 0 "plugin-test PATH" -- --help

@@ -62,7 +62,7 @@ static void test_jsonl_passes(void **state)
 static void test_skeleton_passes_every_scenario(void **state)
 {
     (void)state;
-    assert_int_equal(kit("examples/skeleton-channel/skeleton.la", NULL), 0);
+    assert_int_equal(kit("tests/sdk/skeleton.la", NULL), 0);
     has("PASS  config schema      4 key(s)");
     /* The placeholder secret is never shown. */
     has("\"webhook_secret\":\"****\"");
@@ -97,7 +97,7 @@ static void test_instance_file_and_peer(void **state)
           " \"$peer\": {\"status\": 202, \"body\": {\"id\": \"prov-77\"}}}\n",
           f);
     fclose(f);
-    assert_int_equal(kit("examples/skeleton-channel/skeleton.la", file), 0);
+    assert_int_equal(kit("tests/sdk/skeleton.la", file), 0);
     has("provider id \"prov-77\"");
     has("POST https://hooks.example.org/dg");
     has("Authorization: Bearer ****");
@@ -114,7 +114,7 @@ static void test_bad_instance_file_is_a_config_failure(void **state)
     assert_true(fd >= 0);
     assert_true(write(fd, "{\"url\": 5, \"webhook_secret\": \"x\"}", 33) == 33);
     close(fd);
-    assert_true(kit("examples/skeleton-channel/skeleton.la", file) > 0);
+    assert_true(kit("tests/sdk/skeleton.la", file) > 0);
     has("FAIL  config");
     has("instance.url: must be a string");
     unlink(file);
