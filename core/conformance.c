@@ -635,8 +635,13 @@ static void run_scenario(run *r, const scenario *s)
         for (size_t i = 0; i < dg_kit_n_routes(k) && off < sizeof routes; i++) {
             const dg_kit_route *rt = dg_kit_route_at(k, i);
             int st = dg_kit_inject(k, rt, "{}");
-            off += (size_t)snprintf(routes + off, sizeof routes - off, "%s%s %s -> %s%d",
-                                    i ? ", " : "", rt->method, rt->path, st ? "" : "pending ", st);
+            char answer[32];
+            if (st > 0)
+                snprintf(answer, sizeof answer, "%d", st);
+            else
+                snprintf(answer, sizeof answer, "%s", st ? dg_strerror(st) : "no answer yet");
+            off += (size_t)snprintf(routes + off, sizeof routes - off, "%s%s %s -> %s",
+                                    i ? ", " : "", rt->method, rt->path, answer);
         }
     }
     work = start_op(r, k, self, channel ? "send" : "backfill", why, sizeof why);

@@ -11,6 +11,10 @@
  *   BROKEN_THREAD       completes a send from a thread of its own
  *   BROKEN_LOG_SECRET   logs its token as a plain value
  *   BROKEN_RETRY        ignores Retry-After and calls a 503 permanent
+ *   BROKEN_OPEN_CALL    stop returns DG_OK without canceling the call in flight
+ *   BROKEN_STATE_LEAK   never host->free's a state_get buffer
+ *   BROKEN_FORM_LEAK    never form_free's a parsed form
+ *   BROKEN_NO_ANSWER    registers a webhook route that never answers
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -48,10 +52,17 @@ static void tick(void *ud)
     (void)ud; /* touches nothing: only the leak is wrong */
 }
 
+static void silent(void *ud, dg_http_req *req) { (void)ud, (void)req; }
+
 static int b_start(void *self, char *err, size_t len)
 {
     br *b = self;
     (void)err, (void)len;
+#ifdef BROKEN_NO_ANSWER
+    b->host->http_route(b->inst, "POST", "/hooks/broken", silent, b);
+#else
+    (void)silent;
+#endif
 #ifdef BROKEN_LEAK_TIMER
     b->timer = b->host->timer_start(b->inst, 1000, 1000, tick, b);
 #else
@@ -74,6 +85,10 @@ static int b_stop(void *self, dg_op op)
 {
     br *b = self;
     (void)op;
+#ifdef BROKEN_OPEN_CALL
+    if (b->call) /* forgets the call: its callback will run after stop */
+        return DG_OK;
+#endif
     if (b->call) {
         dg_result res;
         DG_INIT(&res);
@@ -142,6 +157,16 @@ static int b_send(void *self, const dg_outbound_message *m, dg_op op)
     br *b = self;
     dg_http_request req;
     dg_kv h[1];
+#ifdef BROKEN_STATE_LEAK
+    {
+        char *v = NULL;
+        b->host->state_put(b->inst, "last", "x", 1, 0);
+        b->host->state_get(b->inst, "last", &v, NULL); /* never freed */
+    }
+#endif
+#ifdef BROKEN_FORM_LEAK
+    b->host->form_parse("a=1&b=2", 7); /* never freed */
+#endif
 #ifdef BROKEN_LOG_SECRET
     dg_kv kv[] = {{"token", b->token ? b->token : "", DG_KV_PLAIN}};
     b->host->log(b->inst, DG_LOG_INFO, "sending", kv, 1);

@@ -24,7 +24,11 @@ check_LTLIBRARIES += \
 	tests/sdk/broken_leak_timer.la \
 	tests/sdk/broken_thread.la \
 	tests/sdk/broken_log_secret.la \
-	tests/sdk/broken_retry.la
+	tests/sdk/broken_retry.la \
+	tests/sdk/broken_open_call.la \
+	tests/sdk/broken_state_leak.la \
+	tests/sdk/broken_form_leak.la \
+	tests/sdk/broken_no_answer.la
 tests_sdk_broken_none_la_SOURCES = tests/sdk/broken.c
 tests_sdk_broken_none_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_none -DBROKEN_NONE
 tests_sdk_broken_none_la_CFLAGS = $(PLUGIN_CFLAGS)
@@ -75,6 +79,22 @@ tests_sdk_test_skeleton_CFLAGS = $(TEST_CFLAGS)
 tests_sdk_test_skeleton_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJSON_LIBS)
 
 tests_sdk_broken_thread_la_LIBADD = -lpthread
+tests_sdk_broken_open_call_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_open_call_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_open_call -DBROKEN_OPEN_CALL
+tests_sdk_broken_open_call_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_open_call_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_state_leak_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_state_leak_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_state_leak -DBROKEN_STATE_LEAK
+tests_sdk_broken_state_leak_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_state_leak_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_form_leak_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_form_leak_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_form_leak -DBROKEN_FORM_LEAK
+tests_sdk_broken_form_leak_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_form_leak_la_LDFLAGS = $(BROKEN_LDFLAGS)
+tests_sdk_broken_no_answer_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_no_answer_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_no_answer -DBROKEN_NO_ANSWER
+tests_sdk_broken_no_answer_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_no_answer_la_LDFLAGS = $(BROKEN_LDFLAGS)
 
 # ---- ABI check: the layout program is generated from the installed headers
 check_PROGRAMS += tests/sdk/abi_layout

@@ -194,6 +194,54 @@ static void test_rejects_ignored_retry_after(void **state)
     has("PASS  transport error");
 }
 
+static void test_rejects_open_call_at_stop(void **state)
+{
+    (void)state;
+    assert_true(kit("tests/sdk/broken_open_call.la", NULL) > 0);
+    has("FAIL  stop in flight");
+    has("leak: 1 outbound call(s) neither answered nor canceled when stop finished");
+    /* the forgotten answer is delivered after stop: the callback completes late */
+    has("host->complete called after stop completed");
+    has("PASS  lifecycle + send");
+}
+
+static void test_rejects_state_buffer_leak(void **state)
+{
+    (void)state;
+    assert_true(kit("tests/sdk/broken_state_leak.la", NULL) > 0);
+    has("leak: 1 buffer(s) from host->state_get never released with host->free");
+}
+
+static void test_rejects_form_leak(void **state)
+{
+    (void)state;
+    assert_true(kit("tests/sdk/broken_form_leak.la", NULL) > 0);
+    has("leak: 1 form(s) from host->form_parse never freed");
+}
+
+static void test_rejects_unanswered_webhook(void **state)
+{
+    (void)state;
+    assert_true(kit("tests/sdk/broken_no_answer.la", NULL) > 0);
+    has("routes: POST /hooks/broken -> no answer yet");
+    has("inbound request to POST /hooks/broken never answered by the time stop finished");
+}
+
+static void test_draining_stop_passes(void **state)
+{
+    (void)state;
+    char file[] = "/tmp/dg_kit_instXXXXXX";
+    int fd = mkstemp(file);
+    assert_true(fd >= 0);
+    /* fake_good parks sends for 100 ms and drains on stop with a timer. */
+    assert_true(write(fd, "{\"async_ms\": 100, \"drain_ms\": 50}", 33) == 33);
+    close(fd);
+    assert_int_equal(kit("tests/fakeplugins/fake_good.la", file), 0);
+    has("PASS  lifecycle + send   send completed once: OK, provider id \"fake-async\"");
+    has("PASS  stop in flight     in-flight send completed once before stop finished (OK)");
+    unlink(file);
+}
+
 static void test_store_plugin_lifecycle(void **state)
 {
     (void)state;
@@ -243,6 +291,11 @@ int main(void)
         cmocka_unit_test(test_rejects_foreign_thread),
         cmocka_unit_test(test_rejects_secret_in_log),
         cmocka_unit_test(test_rejects_ignored_retry_after),
+        cmocka_unit_test(test_rejects_open_call_at_stop),
+        cmocka_unit_test(test_rejects_state_buffer_leak),
+        cmocka_unit_test(test_rejects_form_leak),
+        cmocka_unit_test(test_rejects_unanswered_webhook),
+        cmocka_unit_test(test_draining_stop_passes),
         cmocka_unit_test(test_store_plugin_lifecycle),
         cmocka_unit_test(test_rejects_loader_fake_double),
         cmocka_unit_test(test_missing_file),
