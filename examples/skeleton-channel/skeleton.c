@@ -120,11 +120,16 @@ static void put_int(buf *b, const char *key, long long v)
 static int json_find(const char *json, size_t len, const char *key, char *out, size_t cap)
 {
     char pat[64];
-    const char *p = json, *end = json + len;
-    size_t o = 0;
-    snprintf(pat, sizeof pat, "\"%s\"", key);
-    while (p < end && (p = strstr(p, pat)) != NULL) {
-        p += strlen(pat);
+    const char *p, *end;
+    size_t o = 0, pl = (size_t)snprintf(pat, sizeof pat, "\"%s\"", key);
+    if (!json || pl >= sizeof pat)
+        return 0;
+    /* NOTE: a request body is raw bytes with a length, not a C string: never
+     * strstr/strlen it; stay within [json, json + len). */
+    for (p = json, end = json + len; (size_t)(end - p) >= pl; p++) {
+        if (memcmp(p, pat, pl) != 0)
+            continue;
+        p += pl;
         while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
             p++;
         if (p >= end || *p != ':')
