@@ -294,7 +294,8 @@ static int with_instance(dg_instance *inst, const dg_kv *labels, size_t n, dg_kv
 {
     if (n > 15)
         return -1;
-    memcpy(out, labels, n * sizeof *labels);
+    if (n)
+        memcpy(out, labels, n * sizeof *labels);
     out[n].key = "instance";
     out[n].value = inst->name;
     out[n].flags = 0;

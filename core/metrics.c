@@ -80,7 +80,8 @@ static char *render_labels(const dg_kv *labels, size_t n)
     char *out;
     if (n > 16)
         return NULL;
-    memcpy(sorted, labels, n * sizeof *labels);
+    if (n)
+        memcpy(sorted, labels, n * sizeof *labels);
     qsort(sorted, n, sizeof *sorted, cmp_kv);
     for (size_t i = 0; i < n; i++) {
         if (!valid_name(sorted[i].key))

@@ -110,3 +110,13 @@ check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 tests_integration_test_daemon_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_daemon_LDADD = $(TEST_LIBS)
+
+# ---- valgrind over the test suite: `make check-valgrind` (not part of check)
+VALGRIND_FLAGS = --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	--show-leak-kinds=definite,indirect --track-fds=no -q
+check-valgrind: $(check_PROGRAMS) $(check_LTLIBRARIES)
+	@fail=0; for t in $(TESTS); do \
+	  $(AM_TESTS_ENVIRONMENT) $(LIBTOOL) --mode=execute valgrind $(VALGRIND_FLAGS) ./$$t \
+	    > $$t.vg.log 2>&1 && echo "VALGRIND OK:   $$t" || { echo "VALGRIND FAIL: $$t"; fail=1; }; \
+	done; exit $$fail
+.PHONY: check-valgrind

@@ -83,11 +83,11 @@ static int setup(void **state)
              "  \"daemon\": {\"state_db\": \"state.db\", \"shutdown_timeout_ms\": 2000,\n"
              "             \"plugin_dirs\": [\"%s/plugins\", \"%s\"]},\n"
              "  \"channels\": {\n"
-             "    \"outbox\": {\"plugin\": \"jsonl\", \"path\": \"outbox.jsonl\"},\n"
+             "    \"outbox\": {\"plugin\": \"jsonl\", \"path\": \"%s/outbox.jsonl\"},\n"
              "    \"slow\": {\"plugin\": \"fake_good\", \"async_ms\": 60000, \"drain_ms\": 10}\n"
              "  }\n"
              "}\n",
-             top(), getenv("DG_FAKE_PLUGIN_DIR") ? getenv("DG_FAKE_PLUGIN_DIR") : "");
+             top(), getenv("DG_FAKE_PLUGIN_DIR") ? getenv("DG_FAKE_PLUGIN_DIR") : "", g_dir);
     snprintf(path, sizeof path, "%s/duegate.json", g_dir);
     write_file(path, cfg);
     return 0;
