@@ -20,7 +20,6 @@ typedef enum { EXP_OK, EXP_RETRY_AFTER, EXP_RETRYABLE, EXP_ANY } expectation;
 typedef struct scenario {
     const char *name;
     dg_kit_peer peer;
-    int smtp_status; /* what the peer answers to smtp_send */
     int exercise_routes;
     int stop_in_flight; /* call stop before the peer answers */
     expectation expect;
@@ -292,14 +291,16 @@ static cJSON *placeholder(run *r, const dg_config_field *f)
     case DG_CFG_STRING:
         if (f->flags & DG_CFGF_SECRET)
             snprintf(buf, sizeof buf, "kit-secret-%s-0123456789", f->key);
+        else if (strstr(f->key, "smtp"))
+            snprintf(buf, sizeof buf, "smtp://mail.duegate-kit.example:587");
         else if (strstr(f->key, "url") || strstr(f->key, "endpoint"))
             snprintf(buf, sizeof buf, "https://peer.duegate-kit.example/%s", f->key);
         else if (strstr(f->key, "path") || strstr(f->key, "file") || strstr(f->key, "dir"))
             snprintf(buf, sizeof buf, "%s/%s", r->tmpdir, f->key);
+        else if (strstr(f->key, "mail") || strstr(f->key, "address"))
+            snprintf(buf, sizeof buf, "kit@duegate-kit.example");
         else if (strstr(f->key, "phone") || strstr(f->key, "from") || strstr(f->key, "sender"))
             snprintf(buf, sizeof buf, "+14155550100");
-        else if (strstr(f->key, "email") || strstr(f->key, "mail"))
-            snprintf(buf, sizeof buf, "kit@duegate-kit.example");
         else
             snprintf(buf, sizeof buf, "kit-%s", f->key);
         return cJSON_CreateString(buf);
@@ -557,6 +558,26 @@ static int judge(run *r, dg_kit *k, const scenario *s, const dg_kit_op *o, char 
     return ok;
 }
 
+/* The body, its lines indented, cut after 600 characters. */
+static void append_body(run *r, const char *body)
+{
+    size_t len = strlen(body), shown = len > 600 ? 600 : len;
+    const char *b = body, *stop = body + shown;
+    if (!len)
+        append(&r->requests, &r->req_len, "\n");
+    while (b < stop) {
+        size_t n = strcspn(b, "\r\n");
+        if (n > (size_t)(stop - b))
+            n = (size_t)(stop - b);
+        append(&r->requests, &r->req_len, "%s%.*s\n", b == body ? " " : "         ", (int)n, b);
+        b += n;
+        b += (b < stop && *b == '\r') ? 1 : 0;
+        b += (b < stop && *b == '\n') ? 1 : 0;
+    }
+    if (len > shown)
+        append(&r->requests, &r->req_len, "         ...\n");
+}
+
 static void record_calls(run *r, dg_kit *k, const scenario *s)
 {
     for (dg_kit_call *c = dg_kit_calls(k); c; c = c->next) {
@@ -569,8 +590,8 @@ static void record_calls(run *r, dg_kit *k, const scenario *s)
             append(&r->requests, &r->req_len, "       %.*s\n", (int)n, h);
             h += n + (nl ? 1 : 0);
         }
-        append(&r->requests, &r->req_len, "       body (%zu bytes): %.600s%s\n", c->body_len,
-               c->body, strlen(c->body) > 600 ? "..." : "");
+        append(&r->requests, &r->req_len, "       body (%zu bytes):", c->body_len);
+        append_body(r, c->body);
         if (c->canceled)
             append(&r->requests, &r->req_len, "       -> canceled by the plugin\n");
         else if (!c->answered)
@@ -605,12 +626,6 @@ static void run_scenario(run *r, const scenario *s)
         return;
     }
     dg_kit_set_peer(k, &s->peer);
-    if (s->smtp_status) { /* smtp_send gets an SMTP reply code instead */
-        dg_kit_peer p = s->peer;
-        if (r->smtp && p.transport == DG_HTTP_OK)
-            p.status = s->smtp_status;
-        dg_kit_set_peer(k, &p);
-    }
     rc = channel ? r->p->channel.create(host, dg_kit_inst(k), &self, err, sizeof err)
                  : r->p->store.create(host, dg_kit_inst(k), &self, err, sizeof err);
     if (rc != DG_OK) {
@@ -717,7 +732,6 @@ static void run_scenarios(run *r)
     memset(s, 0, sizeof s);
     s[0].name = r->p->desc->kind == DG_PLUGIN_CHANNEL ? "lifecycle + send" : "lifecycle";
     s[0].peer = r->ok_peer;
-    s[0].smtp_status = 250;
     s[0].exercise_routes = 1;
     s[0].expect = r->p->desc->kind == DG_PLUGIN_CHANNEL ? EXP_OK : EXP_ANY;
     run_scenario(r, &s[0]);
@@ -725,16 +739,14 @@ static void run_scenarios(run *r)
         return;
 
     s[1].name = "503 + Retry-After";
-    s[1].peer =
-        (dg_kit_peer){503, "application/json", "{\"error\":\"overloaded\"}", "7", 7000, DG_HTTP_OK};
-    s[1].smtp_status = 451;
+    s[1].peer = (dg_kit_peer){503, 451,  "application/json", "{\"error\":\"overloaded\"}",
+                              "7", 7000, DG_HTTP_OK};
     s[1].expect = EXP_RETRY_AFTER;
     s[2].name = "transport error";
-    s[2].peer = (dg_kit_peer){0, NULL, NULL, NULL, -1, DG_HTTP_ECONNECT};
+    s[2].peer = (dg_kit_peer){0, 0, NULL, NULL, NULL, -1, DG_HTTP_ECONNECT};
     s[2].expect = EXP_RETRYABLE;
     s[3].name = "stop in flight";
     s[3].peer = r->ok_peer;
-    s[3].smtp_status = 250;
     s[3].stop_in_flight = 1;
     s[3].expect = EXP_ANY;
     for (int i = 1; i < 3; i++) {
@@ -774,6 +786,7 @@ int dg_conformance_run(const char *path, const dg_conformance_opts *o)
     memset(&r, 0, sizeof r);
     r.out = o->out;
     r.ok_peer = (dg_kit_peer){200,
+                              250,
                               "application/json",
                               "{\"id\":\"kit-msg-1\",\"message_id\":\"kit-msg-1\","
                               "\"sid\":\"kit-msg-1\",\"messages\":[{\"id\":\"kit-msg-1\"}]}",

@@ -29,7 +29,8 @@
 
 /* How the scripted peer answers outbound calls. */
 typedef struct dg_kit_peer {
-    int status;                   /* HTTP status (SMTP reply code for smtp_send) */
+    int status;                   /* HTTP status for http_request */
+    int smtp_status;              /* SMTP reply code for smtp_send (0: 250) */
     const char *content_type;     /* NULL: none */
     const char *body;             /* NULL: empty */
     const char *retry_after;      /* Retry-After header value, NULL: none */

@@ -344,12 +344,12 @@ int dg_kit_pump(dg_kit *k)
                 h[nh++] = (dg_kv){"Content-Type", p->content_type, 0};
             if (p->retry_after && !c->smtp)
                 h[nh++] = (dg_kv){"Retry-After", p->retry_after, 0};
-            r.status = c->status = p->status;
+            r.status = c->status = c->smtp ? (p->smtp_status ? p->smtp_status : 250) : p->status;
             r.headers = h;
             r.n_headers = nh;
             r.body = p->body ? p->body : "";
             r.body_len = strlen(r.body);
-            r.retry_after_ms = p->retry_after ? p->retry_after_ms : -1;
+            r.retry_after_ms = p->retry_after && !c->smtp ? p->retry_after_ms : -1;
         } else {
             r.transport_error = p->transport;
             r.error_message = "connection refused (simulated by the conformance kit)";
