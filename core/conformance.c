@@ -520,12 +520,17 @@ static int judge(run *r, dg_kit *k, const scenario *s, const dg_kit_op *o, char 
                          dg_strerror(o->status));
         ok = 0;
     }
+    char times[32];
+    if (o->completions == 1)
+        snprintf(times, sizeof times, "once");
+    else
+        snprintf(times, sizeof times, "%d times", o->completions);
     if (o->status == DG_OK)
-        snprintf(out, len, "%s completed once: OK%s%s%s", o->what,
+        snprintf(out, len, "%s completed %s: OK%s%s%s", o->what, times,
                  o->provider_id[0] ? ", provider id \"" : "", o->provider_id,
                  o->provider_id[0] ? "\"" : "");
     else
-        snprintf(out, len, "%s completed once: %s, class %s, retry_after_ms %lld%s%s", o->what,
+        snprintf(out, len, "%s completed %s: %s, class %s, retry_after_ms %lld%s%s", o->what, times,
                  dg_strerror(o->status), class_name(o->error_class), (long long)o->retry_after_ms,
                  o->error_message[0] ? ", " : "", o->error_message);
     switch (s->expect) {
@@ -687,11 +692,12 @@ static void run_scenario(run *r, const scenario *s)
     }
     if (work && s->stop_in_flight) {
         const dg_kit_op *o = dg_kit_op_get(k, work);
-        if (o->completions)
+        if (o->completions == 1)
             snprintf(summary, sizeof summary,
-                     "in-flight send completed once before stop "
-                     "finished (%s)",
+                     "in-flight send completed once before stop finished (%s)",
                      o->status == DG_OK ? "OK" : dg_strerror(o->status));
+        else if (o->completions > 1)
+            snprintf(summary, sizeof summary, "in-flight send completed %d times", o->completions);
         else
             snprintf(summary, sizeof summary,
                      "the in-flight send was not completed when stop "
