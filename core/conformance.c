@@ -635,9 +635,9 @@ static void run_scenario(run *r, const scenario *s)
                  : r->p->store.create(host, dg_kit_inst(k), &self, err, sizeof err);
     if (rc != DG_OK) {
         check(r, 0, s->name, "create failed: %s: %s", dg_strerror(rc),
-              err[0] ? err
-                     : "(no "
-                       "message)");
+              err[0] ? err : "(no message)");
+        for (size_t i = 0; i < dg_kit_n_violations(k); i++)
+            detail(r, "!", "%s", dg_kit_violation_at(k, i));
         dg_kit_free(k);
         return;
     }
@@ -647,7 +647,7 @@ static void run_scenario(run *r, const scenario *s)
         snprintf(summary, sizeof summary, "start failed: %s: %s", dg_strerror(rc),
                  err[0] ? err : "(no message)");
         ok = 0;
-        dg_kit_stopped(k); /* the daemon drops routes and timers of a failed start */
+        dg_kit_start_failed(k); /* the daemon drops what a failed start set up */
         goto destroy;
     }
     if (s->exercise_routes) {
@@ -700,8 +700,7 @@ static void run_scenario(run *r, const scenario *s)
             snprintf(summary, sizeof summary, "in-flight send completed %d times", o->completions);
         else
             snprintf(summary, sizeof summary,
-                     "the in-flight send was not completed when stop "
-                     "finished");
+                     "the in-flight send was not completed when stop finished");
     }
     dg_kit_stopped(k);
     /* Whatever the plugin left behind gets its chance to misbehave now. */

@@ -772,6 +772,14 @@ void dg_kit_stopped(dg_kit *k)
     k->phase = DG_KIT_STOPPED;
 }
 
+void dg_kit_start_failed(dg_kit *k)
+{
+    for (struct dg_timer *t = k->timers; t; t = t->next)
+        if (t->state == T_ARMED)
+            t->state = T_DROPPED;
+    k->phase = DG_KIT_STOPPED;
+}
+
 void dg_kit_destroyed(dg_kit *k)
 {
     size_t bufs = 0;

@@ -98,6 +98,9 @@ const dg_kit_op *dg_kit_op_get(dg_kit *k, dg_op id);
  * DG_OK or completed its op) to check for leaks and forbid further calls,
  * and after destroy to check for buffers never freed. */
 void dg_kit_stopped(dg_kit *k);
+/* start failed: the daemon releases what start set up (no leak checks);
+ * from now on only host->free is allowed, as after stop. */
+void dg_kit_start_failed(dg_kit *k);
 void dg_kit_destroyed(dg_kit *k);
 
 /* Loop: advance moves the clock to now + ms, firing due timers in order,

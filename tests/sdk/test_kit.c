@@ -120,6 +120,20 @@ static void test_bad_instance_file_is_a_config_failure(void **state)
     unlink(file);
 }
 
+static void test_start_failure_is_reported(void **state)
+{
+    (void)state;
+    char file[] = "/tmp/dg_kit_instXXXXXX";
+    const char *text = "{\"path\": \"/nonexistent/dir/outbox.jsonl\"}";
+    int fd = mkstemp(file);
+    assert_true(fd >= 0);
+    assert_true(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    assert_true(kit("plugins/jsonl.la", file) > 0);
+    has("FAIL  lifecycle + send   start failed: I/O error: cannot open /nonexistent/dir/outbox.jsonl");
+    unlink(file);
+}
+
 static void test_control_build_passes(void **state)
 {
     (void)state;
@@ -282,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_skeleton_passes_every_scenario),
         cmocka_unit_test(test_instance_file_and_peer),
         cmocka_unit_test(test_bad_instance_file_is_a_config_failure),
+        cmocka_unit_test(test_start_failure_is_reported),
         cmocka_unit_test(test_control_build_passes),
         cmocka_unit_test(test_rejects_double_completion),
         cmocka_unit_test(test_rejects_callback_after_stop),
