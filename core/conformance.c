@@ -462,15 +462,93 @@ static int drive(dg_kit *k, dg_op op, int64_t limit_ms)
 }
 
 /* Start an async op; returns its id, or 0 when it failed at once. */
-static dg_op start_op(run *r, dg_kit *k, void *self, const char *what, char *why, size_t len)
+/* The message handed to send lives in the heap and is poisoned once send
+ * returns: a plugin that keeps a pointer into it (it is borrowed for the
+ * call) then sends or logs POISON, which the kit looks for. */
+#define POISON "#########"
+#define N_MSG_STRINGS 16
+
+typedef struct held_msg {
+    dg_outbound_message m;
+    char *s[N_MSG_STRINGS];
+    size_t n;
+} held_msg;
+
+static const char *hold(held_msg *h, const char *v)
+{
+    char *c = v && h->n < N_MSG_STRINGS ? strdup(v) : NULL;
+    if (!c)
+        return v;
+    h->s[h->n++] = c;
+    return c;
+}
+
+static dg_outbound_message *held_message(held_msg *h)
+{
+    dg_outbound_message *m = &h->m;
+    sample_message(m);
+    m->stage = hold(h, m->stage);
+    m->locale = hold(h, m->locale);
+    m->template_id = hold(h, m->template_id);
+    m->idempotency_key = hold(h, m->idempotency_key);
+    m->to_phone = hold(h, m->to_phone);
+    m->to_email = hold(h, m->to_email);
+    m->to_name = hold(h, m->to_name);
+    m->text = hold(h, m->text);
+    m->subject = hold(h, m->subject);
+    m->html = hold(h, m->html);
+    m->template_name = hold(h, m->template_name);
+    return m;
+}
+
+static void poison_message(held_msg *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        memset(h->s[i], '#', strlen(h->s[i]));
+    memset(&h->m, 0, sizeof h->m);
+    h->m.text = h->m.to_phone = h->m.to_email = h->m.idempotency_key = POISON;
+}
+
+static void free_held(held_msg *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->n; i++)
+        free(h->s[i]);
+    free(h);
+}
+
+static int poisoned(const char *s)
+{
+    return s && strstr(s, POISON) != NULL;
+}
+
+/* Did anything the plugin produced after send returned carry the poison? */
+static void check_borrowed(dg_kit *k)
+{
+    int seen = poisoned(dg_kit_log_text(k));
+    for (dg_kit_call *c = dg_kit_calls(k); c; c = c->next)
+        seen |= poisoned(c->url) || poisoned(c->headers) || poisoned(c->body);
+    if (seen)
+        dg_kit_violation(k, "message data used after send returned (the message and its "
+                            "strings are borrowed for the call: copy what you keep)");
+}
+
+static dg_op start_op(run *r, dg_kit *k, void *self, const char *what, held_msg **held, char *why,
+                      size_t len)
 {
     dg_op op = dg_kit_new_op(k, what);
-    dg_outbound_message m;
     dg_store_action act;
     int rc;
     if (strcmp(what, "send") == 0) {
-        sample_message(&m);
-        rc = r->p->channel.send(self, &m, op);
+        held_msg *h = calloc(1, sizeof *h);
+        if (!h) {
+            snprintf(why, len, "out of memory");
+            return 0;
+        }
+        rc = r->p->channel.send(self, held_message(h), op);
+        poison_message(h);
+        *held = h;
     } else if (strcmp(what, "backfill") == 0) {
         rc = r->p->store.backfill(self, op);
     } else {
@@ -625,6 +703,7 @@ static void run_scenario(run *r, const scenario *s)
     void *self = NULL;
     char err[512] = "", why[256] = "", summary[768] = "", routes[512] = "";
     dg_op work = 0, act = 0, stop;
+    held_msg *held = NULL;
     int ok = 1, rc;
     if (!k) {
         check(r, 0, s->name, "out of memory");
@@ -664,7 +743,7 @@ static void run_scenario(run *r, const scenario *s)
                                     i ? ", " : "", rt->method, rt->path, answer);
         }
     }
-    work = start_op(r, k, self, channel ? "send" : "backfill", why, sizeof why);
+    work = start_op(r, k, self, channel ? "send" : "backfill", &held, why, sizeof why);
     if (!work)
         ok = 0;
     else if (!s->stop_in_flight && !drive(k, work, DRAIN_LIMIT_MS))
@@ -672,7 +751,7 @@ static void run_scenario(run *r, const scenario *s)
                          channel ? "send" : "backfill", DRAIN_LIMIT_MS / 1000);
     if (!channel && r->p->store.act && work) {
         char act_why[256] = ""; /* act may refuse a re-read at once: allowed */
-        if ((act = start_op(r, k, self, "act", act_why, sizeof act_why)) != 0 &&
+        if ((act = start_op(r, k, self, "act", &held, act_why, sizeof act_why)) != 0 &&
             !drive(k, act, DRAIN_LIMIT_MS))
             dg_kit_violation(k, "act never completed (%d s of virtual time)",
                              DRAIN_LIMIT_MS / 1000);
@@ -713,6 +792,9 @@ destroy:
     else
         r->p->store.destroy(self);
     dg_kit_destroyed(k);
+    if (held)
+        check_borrowed(k);
+    free_held(held);
     ok &= dg_kit_n_violations(k) == 0;
     check(r, ok, s->name, "%s", why[0] ? why : summary[0] ? summary : "completed");
     if (routes[0])

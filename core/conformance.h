@@ -13,6 +13,8 @@
  *            error (retryable), and a stop while a send is in flight;
  *   store:   lifecycle with a backfill (and an act when the plugin has one).
  *
+ * The message given to send is overwritten with '#' once send returns, so a
+ * plugin that keeps borrowed pointers shows it in what it sends or logs.
  * The scenarios that need an outbound call are skipped for a plugin that
  * makes none (e.g. jsonl). The report goes to `out`: one PASS/FAIL/SKIP line
  * per check with details, the plugin's recorded requests (secrets masked)

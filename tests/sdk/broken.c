@@ -15,6 +15,7 @@
  *   BROKEN_STATE_LEAK   never host->free's a state_get buffer
  *   BROKEN_FORM_LEAK    never form_free's a parsed form
  *   BROKEN_NO_ANSWER    registers a webhook route that never answers
+ *   BROKEN_KEEP_MSG     keeps the borrowed message text and posts it later
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ typedef struct br {
     dg_timer *timer;
     dg_http_call *call;
     dg_op call_op;
+    const char *kept_text; /* BROKEN_KEEP_MSG: a borrowed pointer, kept */
 } br;
 
 static int b_create(const dg_host *host, dg_instance *inst, void **self, char *err, size_t len)
@@ -52,7 +54,10 @@ static void tick(void *ud)
     (void)ud; /* touches nothing: only the leak is wrong */
 }
 
-static void silent(void *ud, dg_http_req *req) { (void)ud, (void)req; }
+static void silent(void *ud, dg_http_req *req)
+{
+    (void)ud, (void)req;
+}
 
 static int b_start(void *self, char *err, size_t len)
 {
@@ -152,11 +157,23 @@ static void *worker(void *arg)
 }
 #endif
 
+static int post(br *b, const char *text, dg_op op);
+
+static void deferred(void *ud)
+{
+    br *b = ud;
+    if (post(b, b->kept_text, b->parked) != DG_PENDING) {
+        dg_result res;
+        DG_INIT(&res);
+        res.status = DG_EIO;
+        res.error_class = DG_ERRC_RETRYABLE;
+        b->host->complete(b->inst, b->parked, &res);
+    }
+}
+
 static int b_send(void *self, const dg_outbound_message *m, dg_op op)
 {
     br *b = self;
-    dg_http_request req;
-    dg_kv h[1];
 #ifdef BROKEN_STATE_LEAK
     {
         char *v = NULL;
@@ -188,6 +205,21 @@ static int b_send(void *self, const dg_outbound_message *m, dg_op op)
 #else
     (void)late;
 #endif
+#ifdef BROKEN_KEEP_MSG
+    b->kept_text = m->text; /* wrong: m is only valid during this call */
+    b->parked = op;
+    b->host->timer_start(b->inst, 0, 0, deferred, b);
+    return DG_PENDING;
+#else
+    (void)deferred;
+#endif
+    return post(b, m->text, op);
+}
+
+static int post(br *b, const char *text, dg_op op)
+{
+    dg_http_request req;
+    dg_kv h[1];
     if (b->call)
         return DG_ESTATE; /* one at a time is enough for the kit */
     DG_INIT(&req);
@@ -196,8 +228,8 @@ static int b_send(void *self, const dg_outbound_message *m, dg_op op)
     h[0] = (dg_kv){"X-Api-Key", b->token ? b->token : "", DG_KV_SECRET};
     req.headers = h;
     req.n_headers = 1;
-    req.body = m->text;
-    req.body_len = m->text ? strlen(m->text) : 0;
+    req.body = text;
+    req.body_len = text ? strlen(text) : 0;
     b->call_op = op;
     if (b->host->http_request(b->inst, &req, on_resp, b, &b->call) != DG_OK)
         return DG_EIO;

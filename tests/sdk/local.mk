@@ -28,7 +28,8 @@ check_LTLIBRARIES += \
 	tests/sdk/broken_open_call.la \
 	tests/sdk/broken_state_leak.la \
 	tests/sdk/broken_form_leak.la \
-	tests/sdk/broken_no_answer.la
+	tests/sdk/broken_no_answer.la \
+	tests/sdk/broken_keep_msg.la
 tests_sdk_broken_none_la_SOURCES = tests/sdk/broken.c
 tests_sdk_broken_none_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_none -DBROKEN_NONE
 tests_sdk_broken_none_la_CFLAGS = $(PLUGIN_CFLAGS)
@@ -79,6 +80,10 @@ tests_sdk_test_skeleton_CFLAGS = $(TEST_CFLAGS)
 tests_sdk_test_skeleton_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJSON_LIBS)
 
 tests_sdk_broken_thread_la_LIBADD = -lpthread
+tests_sdk_broken_keep_msg_la_SOURCES = tests/sdk/broken.c
+tests_sdk_broken_keep_msg_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_keep_msg -DBROKEN_KEEP_MSG
+tests_sdk_broken_keep_msg_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_sdk_broken_keep_msg_la_LDFLAGS = $(BROKEN_LDFLAGS)
 tests_sdk_broken_open_call_la_SOURCES = tests/sdk/broken.c
 tests_sdk_broken_open_call_la_CPPFLAGS = $(AM_CPPFLAGS) -DMODULE=broken_open_call -DBROKEN_OPEN_CALL
 tests_sdk_broken_open_call_la_CFLAGS = $(PLUGIN_CFLAGS)

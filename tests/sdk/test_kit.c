@@ -241,6 +241,15 @@ static void test_rejects_unanswered_webhook(void **state)
     has("inbound request to POST /hooks/broken never answered by the time stop finished");
 }
 
+static void test_rejects_kept_message(void **state)
+{
+    (void)state;
+    assert_true(kit("tests/sdk/broken_keep_msg.la", NULL) > 0);
+    has("FAIL  lifecycle + send");
+    has("message data used after send returned");
+    has("body (94 bytes): ######");
+}
+
 static void test_draining_stop_passes(void **state)
 {
     (void)state;
@@ -310,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_rejects_state_buffer_leak),
         cmocka_unit_test(test_rejects_form_leak),
         cmocka_unit_test(test_rejects_unanswered_webhook),
+        cmocka_unit_test(test_rejects_kept_message),
         cmocka_unit_test(test_draining_stop_passes),
         cmocka_unit_test(test_store_plugin_lifecycle),
         cmocka_unit_test(test_rejects_loader_fake_double),
