@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "kithost_http.h"
+#include "kithost_state.h"
 #include "log.h"
 
 #define KIT_MAX_LINES 64
@@ -27,18 +28,6 @@ typedef struct line {
     unsigned count;
 } line;
 
-typedef struct tracked { /* a state buffer handed to the plugin */
-    void *p;
-    struct tracked *next;
-} tracked;
-
-typedef struct state_kv {
-    char *key, *value;
-    size_t len;
-    int64_t expires; /* 0: never */
-    struct state_kv *next;
-} state_kv;
-
 typedef struct jtext {
     char *text;
     struct jtext *next;
@@ -58,8 +47,7 @@ struct dg_kit {
     size_t n_ops;
     struct dg_timer *timers;
     dg_kit_http *http;
-    tracked *buffers;
-    state_kv *state;
+    dg_kit_state *state;
     jtext *jtexts;
     size_t n_emitted;
     char *log; /* masked log text */
@@ -77,6 +65,11 @@ dg_kit *dg__kit_current(void)
 dg_kit_http *dg__kit_http(dg_kit *k)
 {
     return k->http;
+}
+
+dg_kit_state *dg__kit_state(dg_kit *k)
+{
+    return k->state;
 }
 
 /* ------------------------------------------------------------- records */
@@ -539,112 +532,6 @@ static int k_emit_channel_event(dg_instance *inst, const dg_channel_event *ev, d
     return DG_OK;
 }
 
-/* --------------------------------------------------------------- state */
-
-static void track(tracked **list, void *p)
-{
-    tracked *t = calloc(1, sizeof *t);
-    if (!t)
-        return;
-    t->p = p;
-    t->next = *list;
-    *list = t;
-}
-
-static int untrack(tracked **list, void *p)
-{
-    for (tracked **pp = list; *pp; pp = &(*pp)->next)
-        if ((*pp)->p == p) {
-            tracked *t = *pp;
-            *pp = t->next;
-            free(t);
-            return 1;
-        }
-    return 0;
-}
-
-static state_kv *state_find(dg_kit *k, const char *key)
-{
-    for (state_kv *s = k->state; s; s = s->next)
-        if (strcmp(s->key, key) == 0 && (!s->expires || s->expires > k->now))
-            return s;
-    return NULL;
-}
-
-static int k_state_get(dg_instance *inst, const char *key, char **value, size_t *len)
-{
-    dg_kit *k = KIT(inst);
-    state_kv *s;
-    if (dg__kit_guard(k, "state_get"))
-        return DG_ESTATE;
-    if (!key || !value)
-        return DG_EINVAL;
-    if (!(s = state_find(k, key)))
-        return DG_ENOTFOUND;
-    if (!(*value = malloc(s->len + 1)))
-        return DG_ENOMEM;
-    memcpy(*value, s->value, s->len + 1);
-    if (len)
-        *len = s->len;
-    track(&k->buffers, *value);
-    return DG_OK;
-}
-
-static int k_state_del(dg_instance *inst, const char *key)
-{
-    dg_kit *k = KIT(inst);
-    if (dg__kit_guard(k, "state_del"))
-        return DG_ESTATE;
-    for (state_kv **pp = &k->state; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->key, key) == 0) {
-            state_kv *s = *pp;
-            *pp = s->next;
-            free(s->key);
-            free(s->value);
-            free(s);
-            return DG_OK;
-        }
-    return DG_ENOTFOUND;
-}
-
-static int k_state_put(dg_instance *inst, const char *key, const void *value, size_t len,
-                       int64_t ttl_ms)
-{
-    dg_kit *k = KIT(inst);
-    state_kv *s;
-    if (dg__kit_guard(k, "state_put"))
-        return DG_ESTATE;
-    if (!key || (!value && len))
-        return DG_EINVAL;
-    k_state_del(inst, key);
-    if (!(s = calloc(1, sizeof *s)) || !(s->key = strdup(key)) || !(s->value = malloc(len + 1))) {
-        if (s)
-            free(s->key);
-        free(s);
-        return DG_ENOMEM;
-    }
-    if (len)
-        memcpy(s->value, value, len);
-    s->value[len] = '\0';
-    s->len = len;
-    s->expires = ttl_ms > 0 ? k->now + ttl_ms : 0;
-    s->next = k->state;
-    k->state = s;
-    return DG_OK;
-}
-
-static void k_free(void *p)
-{
-    if (!p)
-        return;
-    dg__kit_guard(g_kit, "free");
-    if (g_kit && !untrack(&g_kit->buffers, p)) {
-        dg_kit_violation(g_kit, "host->free of a pointer the host did not hand out");
-        return; /* not ours: freeing it could corrupt the heap */
-    }
-    free(p);
-}
-
 /* ------------------------------------------------------ metrics, health */
 
 static void k_metric(dg_instance *inst, const char *name, const dg_kv *labels, size_t n, double v)
@@ -686,10 +573,10 @@ static const dg_host kit_host = {
     .timer_stop = k_timer_stop,
     .emit_order = k_emit_order,
     .emit_channel_event = k_emit_channel_event,
-    .state_get = k_state_get,
-    .state_put = k_state_put,
-    .state_del = k_state_del,
-    .free = k_free,
+    .state_get = dg__kit_state_get,
+    .state_put = dg__kit_state_put,
+    .state_del = dg__kit_state_del,
+    .free = dg__kit_free,
     .metric_add = k_metric,
     .metric_set = k_metric,
     .metric_observe = k_metric,
@@ -739,7 +626,8 @@ dg_kit *dg_kit_new(dg_plugin_kind kind, const dg_config_field *schema, cJSON *co
     k->conf = conf;
     k->loop_thread = pthread_self();
     k->now = KIT_START_MS;
-    if (!(k->http = dg__kit_http_new())) {
+    if (!(k->http = dg__kit_http_new()) || !(k->state = dg__kit_state_new())) {
+        dg__kit_http_free(k->http);
         cJSON_Delete(conf);
         free(k);
         return NULL;
@@ -782,25 +670,8 @@ void dg_kit_start_failed(dg_kit *k)
 
 void dg_kit_destroyed(dg_kit *k)
 {
-    size_t bufs = 0;
-    for (tracked *t = k->buffers; t; t = t->next)
-        bufs++;
-    if (bufs)
-        dg_kit_violation(k,
-                         "leak: %zu buffer(s) from host->state_get never released with "
-                         "host->free",
-                         bufs);
+    dg__kit_state_destroyed(k);
     k->phase = DG_KIT_DESTROYED;
-}
-
-static void free_tracked(tracked *t)
-{
-    while (t) {
-        tracked *n = t->next;
-        free(t->p);
-        free(t);
-        t = n;
-    }
 }
 
 void dg_kit_free(dg_kit *k)
@@ -812,20 +683,13 @@ void dg_kit_free(dg_kit *k)
         k->timers = t->next;
         free(t);
     }
-    while (k->state) {
-        state_kv *s = k->state;
-        k->state = s->next;
-        free(s->key);
-        free(s->value);
-        free(s);
-    }
     while (k->jtexts) {
         jtext *j = k->jtexts;
         k->jtexts = j->next;
         free(j->text);
         free(j);
     }
-    free_tracked(k->buffers);
+    dg__kit_state_free(k->state);
     dg__kit_http_free(k->http);
     for (size_t i = 0; i < k->n_violations; i++)
         free(k->violations[i].text);

@@ -131,9 +131,11 @@ int dg_kit_has_secret(dg_kit *k, const char *s);
 
 /* Internal to the kit (kithost.c, kithost_http.c): the check every host
  * slot starts with (loop thread; nothing after stop but host->free),
- * returning 1 when the call must be ignored; the live kit; its HTTP side. */
+ * returning 1 when the call must be ignored; the live kit; its HTTP side
+ * and its state store. */
 int dg__kit_guard(dg_kit *k, const char *fn);
 dg_kit *dg__kit_current(void);
 struct dg_kit_http *dg__kit_http(dg_kit *k);
+struct dg_kit_state *dg__kit_state(dg_kit *k);
 
 #endif
