@@ -129,7 +129,7 @@ char *dg_kit_mask(dg_kit *k, const char *s);
 /* 1 if s contains a secret value. */
 int dg_kit_has_secret(dg_kit *k, const char *s);
 
-/* Internal to the kit (kithost.c, kithost_http.c): the check every host
+/* Internal to the kit (kithost*.c): the check every host
  * slot starts with (loop thread; nothing after stop but host->free),
  * returning 1 when the call must be ignored; the live kit; its HTTP side
  * and its state store. */
