@@ -7,6 +7,7 @@
 #include "dg_config.h" /* PACKAGE_VERSION */
 
 #include "config.h"
+#include "conformance.h"
 #include "daemon.h"
 #include "loader.h"
 #include "log.h"
@@ -33,6 +34,10 @@ typedef struct command {
 static int cmd_run(cli *c);
 static int cmd_check_config(cli *c);
 static int cmd_plugins(cli *c);
+static int cmd_plugin_test(cli *c)
+{
+    return dg_cmd_plugin_test(c->argc, c->argv, c->config);
+}
 
 static const command commands[] = {
     {"run", cmd_run, "run -c FILE [--plugin-dir DIR]...", "run the daemon until SIGINT/SIGTERM"},
@@ -40,6 +45,8 @@ static const command commands[] = {
      "validate the configuration and plugin sections without starting anything"},
     {"plugins", cmd_plugins, "plugins [-c FILE] [--plugin-dir DIR]...",
      "list the plugins found, with version, ABI and capabilities"},
+    {"plugin-test", cmd_plugin_test, "plugin-test PATH [-c INSTANCE.json]",
+     "run the conformance kit on a plugin file"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
