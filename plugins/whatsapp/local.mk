@@ -11,3 +11,4 @@ plugins_whatsapp_la_LIBADD = $(CJSON_LIBS)
 EXTRA_DIST += plugins/whatsapp/README.md
 
 include $(top_srcdir)/tests/plugins/whatsapp.mk
+include $(top_srcdir)/sim/wa_sim.mk
