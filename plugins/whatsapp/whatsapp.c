@@ -219,7 +219,7 @@ static void on_http_done(void *ud, const dg_http_response *r)
             /* Our window bookkeeping was wrong: forget it. With a template
              * at hand the touch still goes out now, as a template. */
             window_close(w, it->to);
-            if (it->fallback) {
+            if (it->fallback && !w->stopping) {
                 free(it->body);
                 it->body = it->fallback;
                 it->fallback = NULL;
