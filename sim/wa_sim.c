@@ -29,9 +29,15 @@ uint64_t wa_sim__rand(wa_sim *s)
     return z ^ (z >> 31);
 }
 
-double wa_sim__uniform(wa_sim *s) { return (double)(wa_sim__rand(s) >> 11) / 9007199254740992.0; }
+double wa_sim__uniform(wa_sim *s)
+{
+    return (double)(wa_sim__rand(s) >> 11) / 9007199254740992.0;
+}
 
-int64_t wa_sim__now(const wa_sim *s) { return s->now(s->now_ud); }
+int64_t wa_sim__now(const wa_sim *s)
+{
+    return s->now(s->now_ud);
+}
 
 /* ------------------------------------------------------------ peers */
 
@@ -224,8 +230,8 @@ static int add_template(wa_sim *s, const cJSON *t, char *err, size_t len)
 
 static int add_customer(wa_sim *s, const cJSON *c, char *err, size_t len)
 {
-    static const char *const kinds[] = {"reads", "never_reply", "reply_text", "reply_button",
-                                        "not_on_whatsapp", "stop"};
+    static const char *const kinds[] = {"reads",        "never_reply",     "reply_text",
+                                        "reply_button", "not_on_whatsapp", "stop"};
     const char *phone = str(c, "phone"), *b = str(c, "behaviour");
     char d[24];
     int kind = -1;
@@ -262,12 +268,10 @@ int wa_sim_script(wa_sim *s, const char *json, char *err, size_t len)
         snprintf(err, len, "script is not a JSON object");
         return -1;
     }
-    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(j, "templates"))
-        if (rc == 0)
-            rc = add_template(s, x, err, len);
-    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(j, "customers"))
-        if (rc == 0)
-            rc = add_customer(s, x, err, len);
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(j, "templates")) if (rc == 0) rc =
+        add_template(s, x, err, len);
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(j, "customers")) if (rc == 0) rc =
+        add_customer(s, x, err, len);
     s->log_max = (size_t)num(j, "record_max", (double)s->log_max);
     f = cJSON_GetObjectItemCaseSensitive(j, "faults");
     if (f) {
@@ -298,15 +302,24 @@ int wa_sim_script(wa_sim *s, const char *json, char *err, size_t len)
 static const char *title_of(long code)
 {
     switch (code) {
-    case 190: return "Invalid OAuth access token";
-    case 100: return "Invalid parameter";
-    case 130429: return "Rate limit hit";
-    case 131000: return "Something went wrong";
-    case 131047: return "Re-engagement message";
-    case 131056: return "(Business Account, Consumer Account) pair rate limit hit";
-    case 132000: return "Number of parameters does not match the expected number of params";
-    case 132001: return "Template name does not exist in the translation";
-    default: return "Error";
+    case 190:
+        return "Invalid OAuth access token";
+    case 100:
+        return "Invalid parameter";
+    case 130429:
+        return "Rate limit hit";
+    case 131000:
+        return "Something went wrong";
+    case 131047:
+        return "Re-engagement message";
+    case 131056:
+        return "(Business Account, Consumer Account) pair rate limit hit";
+    case 132000:
+        return "Number of parameters does not match the expected number of params";
+    case 132001:
+        return "Template name does not exist in the translation";
+    default:
+        return "Error";
     }
 }
 
@@ -572,8 +585,8 @@ int wa_sim_handle(wa_sim *s, const char *method, const char *path, const char *c
     type = str(j, "type");
     to = str(j, "to");
     if (!cJSON_IsObject(j) || !str(j, "messaging_product") ||
-        strcmp(str(j, "messaging_product"), "whatsapp") != 0 || !to || !digits_of(to, d, sizeof d) ||
-        !type) {
+        strcmp(str(j, "messaging_product"), "whatsapp") != 0 || !to ||
+        !digits_of(to, d, sizeof d) || !type) {
         code = 100;
         error_out(s, out, 400, code, "messaging_product, to and type are required");
         goto done;
@@ -611,15 +624,15 @@ int wa_sim_handle(wa_sim *s, const char *method, const char *path, const char *c
     }
     if (s->spacing > 0 && p->last_accept != INT64_MIN && now - p->last_accept < s->spacing) {
         code = 131056;
-        error_out(s, out, 400, code, "Message failed to send because there were too many "
-                                     "messages sent from this phone number in a short period");
+        error_out(s, out, 400, code,
+                  "Message failed to send because there were too many "
+                  "messages sent from this phone number in a short period");
         goto done;
     }
-    accept(s, p, to, str(j, "biz_opaque_callback_data"), strcmp(type, "text") == 0,
-           window_open, out, wamid, sizeof wamid);
+    accept(s, p, to, str(j, "biz_opaque_callback_data"), strcmp(type, "text") == 0, window_open,
+           out, wamid, sizeof wamid);
 done:
-    record(s, path, out->status, code, wamid[0] ? wamid : NULL, j ? str(j, "to") : NULL, body,
-           len);
+    record(s, path, out->status, code, wamid[0] ? wamid : NULL, j ? str(j, "to") : NULL, body, len);
     cJSON_Delete(j);
     return out->status;
 }
@@ -634,7 +647,10 @@ void wa_sim_response_clear(wa_sim_response *r)
 
 /* ---------------------------------------------------------- reporting */
 
-size_t wa_sim_n_requests(const wa_sim *s) { return s->n_requests; }
+size_t wa_sim_n_requests(const wa_sim *s)
+{
+    return s->n_requests;
+}
 
 size_t wa_sim_count(const wa_sim *s, long code)
 {

@@ -39,7 +39,7 @@ typedef struct wa_sim_config {
     int64_t pair_spacing_ms;     /* 0 = 6000; < 0 = off */
     int64_t window_ms;           /* 0 = 24 h */
     uint64_t seed;
-    int64_t (*now)(void *ud);    /* required: the injected clock (ms) */
+    int64_t (*now)(void *ud); /* required: the injected clock (ms) */
     void *now_ud;
 } wa_sim_config;
 
@@ -78,8 +78,8 @@ int wa_sim_handle(wa_sim *s, const char *method, const char *path, const char *c
 void wa_sim_response_clear(wa_sim_response *r);
 
 typedef struct wa_sim_webhook {
-    char *body;          /* the exact bytes to POST */
-    char signature[80];  /* X-Hub-Signature-256 value: "sha256=<hex>" */
+    char *body;         /* the exact bytes to POST */
+    char signature[80]; /* X-Hub-Signature-256 value: "sha256=<hex>" */
     int64_t due_ms;
 } wa_sim_webhook;
 

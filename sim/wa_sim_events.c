@@ -74,7 +74,10 @@ void wa_sim__events_free(wa_sim *s)
     s->n_heap = s->cap_heap = 0;
 }
 
-int64_t wa_sim_next_due(const wa_sim *s) { return s->n_heap ? s->heap[0].due : -1; }
+int64_t wa_sim_next_due(const wa_sim *s)
+{
+    return s->n_heap ? s->heap[0].due : -1;
+}
 
 /* -------------------------------------------------------------- events */
 
@@ -102,7 +105,8 @@ static cJSON *status_obj(const char *wamid, const char *st, const char *rcpt, co
         cJSON_AddStringToObject(e, "message", title);
         cJSON_AddStringToObject(cJSON_AddObjectToObject(e, "error_data"), "details", title);
         cJSON_AddStringToObject(
-            e, "href", "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/");
+            e, "href",
+            "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/");
         cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "errors"), e);
     } else if (strcmp(st, "read") != 0) {
         cJSON *p = cJSON_AddObjectToObject(o, "pricing");
@@ -149,8 +153,8 @@ static cJSON *inbound_obj(wa_sim *s, const sim_peer *p, int64_t due, const char 
     return o;
 }
 
-void wa_sim__after_accept(wa_sim *s, sim_peer *p, const char *wamid, const char *cb,
-                          int is_text, int window_open)
+void wa_sim__after_accept(wa_sim *s, sim_peer *p, const char *wamid, const char *cb, int is_text,
+                          int window_open)
 {
     int64_t now = wa_sim__now(s);
     int64_t t_sent = now + s->sent_after, t_del = now + s->delivered_after;
@@ -235,8 +239,7 @@ int wa_sim_pop_webhook(wa_sim *s, wa_sim_webhook *out)
                 messages = cJSON_AddArrayToObject(value, "messages");
             }
             c = cJSON_CreateObject();
-            cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "profile"), "name",
-                                    "Sim Customer");
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "profile"), "name", "Sim Customer");
             cJSON_AddStringToObject(c, "wa_id", ev.from->digits);
             cJSON_AddItemToArray(contacts, c);
             cJSON_AddItemToArray(messages, ev.obj);

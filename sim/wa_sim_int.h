@@ -23,22 +23,22 @@ typedef struct sim_peer {
 typedef struct sim_tpl {
     char *name, *lang;
     int n_params;
-    cJSON *names;      /* array of parameter names (NAMED), or NULL */
-    char buttons[10];  /* 'u' url, 'q' quick_reply, per index */
+    cJSON *names;     /* array of parameter names (NAMED), or NULL */
+    char buttons[10]; /* 'u' url, 'q' quick_reply, per index */
     int n_buttons;
 } sim_tpl;
 
 typedef struct sim_ev {
     int64_t due;
     uint64_t seq;
-    int is_msg;   /* messages[] item (else statuses[]) */
-    cJSON *obj;   /* owned */
+    int is_msg;     /* messages[] item (else statuses[]) */
+    cJSON *obj;     /* owned */
     sim_peer *from; /* inbound: refresh the window when it fires */
 } sim_ev;
 
 struct wa_sim {
     char *phone_id, *token, *secret, *display, *waba;
-    double rate;       /* <= 0: unlimited */
+    double rate; /* <= 0: unlimited */
     double tokens;
     int64_t refill_at;
     int64_t spacing, window;
@@ -75,8 +75,8 @@ double wa_sim__uniform(wa_sim *s);
 int64_t wa_sim__now(const wa_sim *s);
 sim_peer *wa_sim__peer(wa_sim *s, const char *digits, int create);
 /* Schedule the webhooks that follow an accepted message. */
-void wa_sim__after_accept(wa_sim *s, sim_peer *p, const char *wamid, const char *cb,
-                          int is_text, int window_open);
+void wa_sim__after_accept(wa_sim *s, sim_peer *p, const char *wamid, const char *cb, int is_text,
+                          int window_open);
 void wa_sim__events_free(wa_sim *s);
 
 #endif

@@ -70,8 +70,7 @@ static int add_params(cJSON *body, const dg_outbound_message *m, char *err, size
         if (m->params[i].name)
             named++;
     if (named && named != m->n_params) {
-        snprintf(err, len, "template %s mixes named and positional parameters",
-                 m->template_name);
+        snprintf(err, len, "template %s mixes named and positional parameters", m->template_name);
         return DG_EINVAL;
     }
     for (size_t i = 0; i < m->n_params; i++) {
@@ -80,8 +79,7 @@ static int add_params(cJSON *body, const dg_outbound_message *m, char *err, size
         char *v;
         if (!p->value) {
             cJSON_Delete(po);
-            snprintf(err, len, "template %s parameter %zu has no value", m->template_name,
-                     i + 1);
+            snprintf(err, len, "template %s parameter %zu has no value", m->template_name, i + 1);
             return DG_EINVAL;
         }
         v = clean_param(p->value);
@@ -169,8 +167,7 @@ nomem:
     return DG_ENOMEM;
 }
 
-int wa_body_text(const dg_outbound_message *m, const char *to, char **out, char *err,
-                 size_t len)
+int wa_body_text(const dg_outbound_message *m, const char *to, char **out, char *err, size_t len)
 {
     cJSON *o, *t;
     *out = NULL;

@@ -13,39 +13,39 @@ typedef struct code_row {
 
 static const code_row rows[] = {
     /* retry with backoff; the core bounds the attempts */
-    {130429, DG_ERRC_RETRYABLE, 1000},     /* throughput (mps) reached */
-    {131056, DG_ERRC_RETRYABLE, -1},       /* pair rate limit: this recipient only */
-    {4, DG_ERRC_RETRYABLE, 60000},         /* app API call limit */
-    {80007, DG_ERRC_RETRYABLE, 60000},     /* WABA rate limit */
-    {131000, DG_ERRC_RETRYABLE, 5000},     /* something went wrong */
-    {131016, DG_ERRC_RETRYABLE, 5000},     /* service unavailable */
+    {130429, DG_ERRC_RETRYABLE, 1000}, /* throughput (mps) reached */
+    {131056, DG_ERRC_RETRYABLE, -1},   /* pair rate limit: this recipient only */
+    {4, DG_ERRC_RETRYABLE, 60000},     /* app API call limit */
+    {80007, DG_ERRC_RETRYABLE, 60000}, /* WABA rate limit */
+    {131000, DG_ERRC_RETRYABLE, 5000}, /* something went wrong */
+    {131016, DG_ERRC_RETRYABLE, 5000}, /* service unavailable */
     /* park for a day */
-    {131049, DG_ERRC_WAIT, WA_DAY_MS},     /* healthy ecosystem engagement */
+    {131049, DG_ERRC_WAIT, WA_DAY_MS}, /* healthy ecosystem engagement */
     /* permanent for this channel: the engine falls back at once */
-    {131026, DG_ERRC_PERMANENT, 0},        /* undeliverable / not on WhatsApp */
-    {131047, DG_ERRC_PERMANENT, 0},        /* free-form outside the 24 h window */
-    {131050, DG_ERRC_PERMANENT, 0},        /* user stopped marketing messages */
-    {131030, DG_ERRC_PERMANENT, 0},        /* not in the allowed list (test numbers) */
-    {130472, DG_ERRC_PERMANENT, 0},        /* marketing experiment group */
-    {100, DG_ERRC_PERMANENT, 0},           /* invalid parameter */
-    {131008, DG_ERRC_PERMANENT, 0},        /* required parameter missing */
-    {131009, DG_ERRC_PERMANENT, 0},        /* parameter value invalid */
+    {131026, DG_ERRC_PERMANENT, 0}, /* undeliverable / not on WhatsApp */
+    {131047, DG_ERRC_PERMANENT, 0}, /* free-form outside the 24 h window */
+    {131050, DG_ERRC_PERMANENT, 0}, /* user stopped marketing messages */
+    {131030, DG_ERRC_PERMANENT, 0}, /* not in the allowed list (test numbers) */
+    {130472, DG_ERRC_PERMANENT, 0}, /* marketing experiment group */
+    {100, DG_ERRC_PERMANENT, 0},    /* invalid parameter */
+    {131008, DG_ERRC_PERMANENT, 0}, /* required parameter missing */
+    {131009, DG_ERRC_PERMANENT, 0}, /* parameter value invalid */
     /* our templates are wrong: operator must fix them */
-    {132000, DG_ERRC_CONFIG, 0},           /* param count mismatch */
-    {132001, DG_ERRC_CONFIG, 0},           /* template missing in that language */
-    {132005, DG_ERRC_CONFIG, 0},           /* translated text too long */
-    {132007, DG_ERRC_CONFIG, 0},           /* format character policy */
-    {132008, DG_ERRC_CONFIG, 0},           /* param value */
-    {132012, DG_ERRC_CONFIG, 0},           /* param format mismatch */
-    {132015, DG_ERRC_CONFIG, 0},           /* template paused */
-    {132016, DG_ERRC_CONFIG, 0},           /* template disabled */
+    {132000, DG_ERRC_CONFIG, 0}, /* param count mismatch */
+    {132001, DG_ERRC_CONFIG, 0}, /* template missing in that language */
+    {132005, DG_ERRC_CONFIG, 0}, /* translated text too long */
+    {132007, DG_ERRC_CONFIG, 0}, /* format character policy */
+    {132008, DG_ERRC_CONFIG, 0}, /* param value */
+    {132012, DG_ERRC_CONFIG, 0}, /* param format mismatch */
+    {132015, DG_ERRC_CONFIG, 0}, /* template paused */
+    {132016, DG_ERRC_CONFIG, 0}, /* template disabled */
     /* the sender itself is blocked: stop the instance and alert */
-    {368, DG_ERRC_STOP_SENDER, 0},         /* temporarily blocked for policy */
-    {190, DG_ERRC_STOP_SENDER, 0},         /* access token expired / invalid */
-    {131048, DG_ERRC_STOP_SENDER, 0},      /* spam rate limit */
-    {131031, DG_ERRC_STOP_SENDER, 0},      /* account locked */
-    {130497, DG_ERRC_STOP_SENDER, 0},      /* restricted for that country */
-    {131042, DG_ERRC_STOP_SENDER, 0},      /* business payment issue */
+    {368, DG_ERRC_STOP_SENDER, 0},    /* temporarily blocked for policy */
+    {190, DG_ERRC_STOP_SENDER, 0},    /* access token expired / invalid */
+    {131048, DG_ERRC_STOP_SENDER, 0}, /* spam rate limit */
+    {131031, DG_ERRC_STOP_SENDER, 0}, /* account locked */
+    {130497, DG_ERRC_STOP_SENDER, 0}, /* restricted for that country */
+    {131042, DG_ERRC_STOP_SENDER, 0}, /* business payment issue */
 };
 
 static const code_row *find(long code)

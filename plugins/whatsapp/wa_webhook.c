@@ -20,15 +20,23 @@
 /* Whole-message matches after trimming and upper-casing. CANCEL is left out
  * on purpose: in a payment reminder it usually means "cancel my order", a
  * question for a person, not an opt-out. */
-static const char *const stop_en[] = {"STOP",   "STOPALL", "STOP ALL", "UNSUBSCRIBE", "OPTOUT",
-                                      "OPT OUT", "OPT-OUT", "QUIT",    "END",         "REVOKE",
+static const char *const stop_en[] = {"STOP",   "STOPALL", "STOP ALL", "UNSUBSCRIBE",
+                                      "OPTOUT", "OPT OUT", "OPT-OUT",  "QUIT",
+                                      "END",    "REVOKE",  NULL};
+static const char *const stop_es[] = {"PARAR",
+                                      "PARA",
+                                      "ALTO",
+                                      "BAJA",
+                                      "DAR DE BAJA",
+                                      "DETENER",
+                                      "NO MAS",
+                                      "NO MÁS",
+                                      "DESUSCRIBIR",
+                                      "CANCELAR SUSCRIPCIÓN",
+                                      "CANCELAR SUSCRIPCION",
                                       NULL};
-static const char *const stop_es[] = {"PARAR",   "PARA",   "ALTO",      "BAJA",
-                                      "DAR DE BAJA", "DETENER", "NO MAS", "NO MÁS",
-                                      "DESUSCRIBIR", "CANCELAR SUSCRIPCIÓN",
-                                      "CANCELAR SUSCRIPCION", NULL};
-static const char *const stop_zh[] = {"退订", "取消订阅", "停止", "停止发送", "不要再发",
-                                      "TD",   "退出",     NULL};
+static const char *const stop_zh[] = {"退订",     "取消订阅", "停止", "停止发送",
+                                      "不要再发", "TD",       "退出", NULL};
 
 /* Upper-case ASCII and Latin-1 letters (á -> Á); trim spaces and final
  * punctuation. Other scripts compare as they are. */
@@ -42,8 +50,7 @@ static void normalize(const char *in, char *out, size_t cap)
         unsigned char c = *s;
         if (c >= 'a' && c <= 'z')
             c = (unsigned char)(c - 32);
-        else if (n > 0 && (unsigned char)out[n - 1] == 0xC3 && c >= 0xA0 && c <= 0xBE &&
-                 c != 0xB7)
+        else if (n > 0 && (unsigned char)out[n - 1] == 0xC3 && c >= 0xA0 && c <= 0xBE && c != 0xB7)
             c = (unsigned char)(c - 0x20);
         out[n++] = (char)c;
     }
@@ -51,7 +58,7 @@ static void normalize(const char *in, char *out, size_t cap)
     for (;;) {
         if (n && strchr(" \t\r\n.!", out[n - 1])) {
             out[--n] = '\0';
-        } else if (n >= 3 && (memcmp(out + n - 3, "\xE3\x80\x82", 3) == 0 || /* 。 */
+        } else if (n >= 3 && (memcmp(out + n - 3, "\xE3\x80\x82", 3) == 0 ||  /* 。 */
                               memcmp(out + n - 3, "\xEF\xBC\x81", 3) == 0)) { /* ！ */
             n -= 3;
             out[n] = '\0';
@@ -298,8 +305,8 @@ static void on_post(void *ud, dg_http_req *req)
         respond(w, req, 401, "missing signature");
         return;
     }
-    if (w->host->hmac(DG_HMAC_SHA256, w->app_secret, strlen(w->app_secret), body ? body : "",
-                      len, mac, sizeof mac) != 32 ||
+    if (w->host->hmac(DG_HMAC_SHA256, w->app_secret, strlen(w->app_secret), body ? body : "", len,
+                      mac, sizeof mac) != 32 ||
         w->host->hex_encode(mac, 32, hex, sizeof hex) != 64 || strncmp(sig, "sha256=", 7) != 0 ||
         !w->host->ct_equal(sig + 7, strlen(sig + 7), hex, 64)) {
         w->host->log(w->inst, DG_LOG_WARN, "whatsapp_webhook_bad_signature", NULL, 0);

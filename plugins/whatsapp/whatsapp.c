@@ -49,12 +49,13 @@ void wa_complete(wa *w, dg_op op, int status, dg_error_class cls, int64_t retry_
     w->host->complete(w->inst, op, &r);
     if (status != DG_OK) {
         dg_kv kv[2] = {{"code", code ? code : "", DG_KV_PLAIN},
-                       {"class", cls == DG_ERRC_RETRYABLE   ? "retryable"
-                                 : cls == DG_ERRC_WAIT      ? "wait"
-                                 : cls == DG_ERRC_PERMANENT ? "permanent"
-                                 : cls == DG_ERRC_CONFIG    ? "config"
-                                 : cls == DG_ERRC_STOP_SENDER ? "stop_sender"
-                                                              : "other",
+                       {"class",
+                        cls == DG_ERRC_RETRYABLE     ? "retryable"
+                        : cls == DG_ERRC_WAIT        ? "wait"
+                        : cls == DG_ERRC_PERMANENT   ? "permanent"
+                        : cls == DG_ERRC_CONFIG      ? "config"
+                        : cls == DG_ERRC_STOP_SENDER ? "stop_sender"
+                                                     : "other",
                         DG_KV_PLAIN}};
         w->host->metric_add(w->inst, "duegate_whatsapp_send_errors_total", kv, 2, 1);
     }
@@ -66,8 +67,8 @@ void wa_stop_sender(wa *w, long code, const char *why)
     if (w->sender_stopped)
         return;
     w->sender_stopped = 1;
-    snprintf(w->stop_reason, sizeof w->stop_reason, "WhatsApp error %ld: %s; sending stopped",
-             code, why && *why ? why : "sender blocked");
+    snprintf(w->stop_reason, sizeof w->stop_reason, "WhatsApp error %ld: %s; sending stopped", code,
+             why && *why ? why : "sender blocked");
     snprintf(c, sizeof c, "%ld", code);
     dg_kv kv[2] = {{"code", c, DG_KV_PLAIN}, {"reason", w->stop_reason, DG_KV_PLAIN}};
     w->host->log(w->inst, DG_LOG_ERROR, "whatsapp_sender_stopped", kv, 2);
@@ -212,9 +213,9 @@ static void on_http_done(void *ud, const dg_http_response *r)
         else
             snprintf(cs, sizeof cs, "http_%d", r->status);
         snprintf(msg, sizeof msg, "%s",
-                 cJSON_IsString(m) ? m->valuestring
+                 cJSON_IsString(m)                     ? m->valuestring
                  : r->status >= 200 && r->status < 300 ? "response without a message id"
-                                                        : "error without a Graph error body");
+                                                       : "error without a Graph error body");
         if (code == 131047) {
             /* Our window bookkeeping was wrong: forget it. With a template
              * at hand the touch still goes out now, as a template. */
@@ -347,8 +348,7 @@ static int64_t cfg_int(wa *w, const char *key, int64_t def)
     return v;
 }
 
-static int wa_create(const dg_host *host, dg_instance *inst, void **self, char *err,
-                     size_t len)
+static int wa_create(const dg_host *host, dg_instance *inst, void **self, char *err, size_t len)
 {
     wa *w = calloc(1, sizeof *w);
     const char *base, *ver, *extra;
@@ -399,8 +399,9 @@ static int wa_create(const dg_host *host, dg_instance *inst, void **self, char *
     w->spacing_ms = cfg_int(w, "recipient_spacing_ms", 6000);
     hours = cfg_int(w, "window_hours", 24);
     if (w->rate < 0 || w->rate > 1000 || w->spacing_ms < 0 || hours < 1 || hours > 24) {
-        snprintf(err, len, "rate_per_second 0..1000, recipient_spacing_ms >= 0, "
-                           "window_hours 1..24");
+        snprintf(err, len,
+                 "rate_per_second 0..1000, recipient_spacing_ms >= 0, "
+                 "window_hours 1..24");
         return DG_ECONFIG;
     }
     w->window_ms = hours * 3600 * 1000;
@@ -476,24 +477,72 @@ static void wa_destroy(void *self)
 }
 
 static const dg_config_field wa_schema[] = {
-    {"phone_number_id", DG_CFG_STRING, DG_CFGF_REQUIRED, NULL,
-     "the business phone number's id in the Cloud API", 0, 0, {0}},
-    {"access_token", DG_CFG_STRING, DG_CFGF_REQUIRED | DG_CFGF_SECRET, NULL,
-     "system-user access token (Bearer)", 0, 0, {0}},
-    {"app_secret", DG_CFG_STRING, DG_CFGF_REQUIRED | DG_CFGF_SECRET, NULL,
-     "Meta app secret: verifies X-Hub-Signature-256", 0, 0, {0}},
-    {"verify_token", DG_CFG_STRING, DG_CFGF_REQUIRED | DG_CFGF_SECRET, NULL,
-     "token of the webhook verification handshake", 0, 0, {0}},
-    {"api_base", DG_CFG_STRING, 0, "\"https://graph.facebook.com\"",
-     "Graph API base URL (the simulator's in tests)", 0, 0, {0}},
+    {"phone_number_id",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED,
+     NULL,
+     "the business phone number's id in the Cloud API",
+     0,
+     0,
+     {0}},
+    {"access_token",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED | DG_CFGF_SECRET,
+     NULL,
+     "system-user access token (Bearer)",
+     0,
+     0,
+     {0}},
+    {"app_secret",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED | DG_CFGF_SECRET,
+     NULL,
+     "Meta app secret: verifies X-Hub-Signature-256",
+     0,
+     0,
+     {0}},
+    {"verify_token",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED | DG_CFGF_SECRET,
+     NULL,
+     "token of the webhook verification handshake",
+     0,
+     0,
+     {0}},
+    {"api_base",
+     DG_CFG_STRING,
+     0,
+     "\"https://graph.facebook.com\"",
+     "Graph API base URL (the simulator's in tests)",
+     0,
+     0,
+     {0}},
     {"api_version", DG_CFG_STRING, 0, "\"v21.0\"", "Graph API version, e.g. v21.0", 0, 0, {0}},
-    {"rate_per_second", DG_CFG_INT, 0, "80",
-     "sends per second for this number (Meta: 80, upgraded 1000); 0 = no limit", 0, 1000, {0}},
-    {"recipient_spacing_ms", DG_CFG_INT, 0, "6000",
-     "minimum time between two sends to one customer; 0 = off", 0, 86400000, {0}},
+    {"rate_per_second",
+     DG_CFG_INT,
+     0,
+     "80",
+     "sends per second for this number (Meta: 80, upgraded 1000); 0 = no limit",
+     0,
+     1000,
+     {0}},
+    {"recipient_spacing_ms",
+     DG_CFG_INT,
+     0,
+     "6000",
+     "minimum time between two sends to one customer; 0 = off",
+     0,
+     86400000,
+     {0}},
     {"window_hours", DG_CFG_INT, 0, "24", "customer service window", 1, 24, {0}},
-    {"stop_keywords", DG_CFG_OBJECT, 0, NULL,
-     "extra opt-out words per locale: {\"fr\": [\"ARRET\"]}", 0, 0, {0}},
+    {"stop_keywords",
+     DG_CFG_OBJECT,
+     0,
+     NULL,
+     "extra opt-out words per locale: {\"fr\": [\"ARRET\"]}",
+     0,
+     0,
+     {0}},
     {NULL, 0, 0, NULL, NULL, 0, 0, {0}}};
 
 static const dg_channel_ops wa_ops = {

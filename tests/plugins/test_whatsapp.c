@@ -195,20 +195,20 @@ typedef struct code_case {
 
 /* Every code of protocols.md A7 with the class the product needs. */
 static const code_case A7[] = {
-    {131047, 400, DG_ERRC_PERMANENT, -1},  {131026, 400, DG_ERRC_PERMANENT, -1},
+    {131047, 400, DG_ERRC_PERMANENT, -1},   {131026, 400, DG_ERRC_PERMANENT, -1},
     {130429, 400, DG_ERRC_RETRYABLE, 1000}, {131056, 400, DG_ERRC_RETRYABLE, 6000},
     {131048, 400, DG_ERRC_STOP_SENDER, -1}, {131049, 400, DG_ERRC_WAIT, 86400000},
-    {131050, 400, DG_ERRC_PERMANENT, -1},  {132000, 400, DG_ERRC_CONFIG, -1},
-    {132001, 404, DG_ERRC_CONFIG, -1},     {132005, 400, DG_ERRC_CONFIG, -1},
-    {132007, 400, DG_ERRC_CONFIG, -1},     {132008, 400, DG_ERRC_CONFIG, -1},
-    {132012, 400, DG_ERRC_CONFIG, -1},     {132015, 400, DG_ERRC_CONFIG, -1},
-    {132016, 400, DG_ERRC_CONFIG, -1},     {368, 403, DG_ERRC_STOP_SENDER, -1},
+    {131050, 400, DG_ERRC_PERMANENT, -1},   {132000, 400, DG_ERRC_CONFIG, -1},
+    {132001, 404, DG_ERRC_CONFIG, -1},      {132005, 400, DG_ERRC_CONFIG, -1},
+    {132007, 400, DG_ERRC_CONFIG, -1},      {132008, 400, DG_ERRC_CONFIG, -1},
+    {132012, 400, DG_ERRC_CONFIG, -1},      {132015, 400, DG_ERRC_CONFIG, -1},
+    {132016, 400, DG_ERRC_CONFIG, -1},      {368, 403, DG_ERRC_STOP_SENDER, -1},
     {131031, 403, DG_ERRC_STOP_SENDER, -1}, {130497, 403, DG_ERRC_STOP_SENDER, -1},
-    {190, 401, DG_ERRC_STOP_SENDER, -1},   {4, 400, DG_ERRC_RETRYABLE, 60000},
+    {190, 401, DG_ERRC_STOP_SENDER, -1},    {4, 400, DG_ERRC_RETRYABLE, 60000},
     {80007, 400, DG_ERRC_RETRYABLE, 60000}, {131000, 500, DG_ERRC_RETRYABLE, 5000},
     {131016, 503, DG_ERRC_RETRYABLE, 5000}, {131042, 400, DG_ERRC_STOP_SENDER, -1},
-    {131030, 400, DG_ERRC_PERMANENT, -1},  {100, 400, DG_ERRC_PERMANENT, -1},
-    {131008, 400, DG_ERRC_PERMANENT, -1},  {131009, 400, DG_ERRC_PERMANENT, -1},
+    {131030, 400, DG_ERRC_PERMANENT, -1},   {100, 400, DG_ERRC_PERMANENT, -1},
+    {131008, 400, DG_ERRC_PERMANENT, -1},   {131009, 400, DG_ERRC_PERMANENT, -1},
     {130472, 400, DG_ERRC_PERMANENT, -1},
 };
 
@@ -406,14 +406,18 @@ static void test_two_instances_are_independent(void **state)
     assert_null(fh_completion_for(b.h, ob));
     assert_int_equal(fh_n_outbound(b.h), 2);
     fh_response r;
-    assert_int_equal(fh_request(a.h, "GET", "/webhooks/whatsapp/wa1", "hub.mode=subscribe&"
+    assert_int_equal(fh_request(a.h, "GET", "/webhooks/whatsapp/wa1",
+                                "hub.mode=subscribe&"
                                 "hub.verify_token=vt-SECRET-b2&hub.challenge=1",
-                                NULL, NULL, 0, &r), 0);
+                                NULL, NULL, 0, &r),
+                     0);
     assert_int_equal(fh_request(b.h, "GET", "/webhooks/whatsapp/wa1", "", NULL, NULL, 0, &r),
                      DG_ENOTFOUND);
-    assert_int_equal(fh_request(b.h, "GET", "/webhooks/whatsapp/wa2", "hub.mode=subscribe&"
+    assert_int_equal(fh_request(b.h, "GET", "/webhooks/whatsapp/wa2",
+                                "hub.mode=subscribe&"
                                 "hub.verify_token=vt-SECRET-b2&hub.challenge=2",
-                                NULL, NULL, 0, &r), 0);
+                                NULL, NULL, 0, &r),
+                     0);
     assert_string_equal(r.body, "2");
     fh_reply(b.h, 1, 200, NULL, OK_BODY, DG_HTTP_OK, -1);
     wat_end(&a);
@@ -456,9 +460,9 @@ static void test_config_is_checked(void **state)
         "{\"phone_number_id\":\"1\",\"access_token\":\"t\",\"app_secret\":\"s\","
         "\"verify_token\":\"v\",\"stop_keywords\":[\"x\"]}",
     };
-    assert_int_equal(d->channel->capabilities,
-                     DG_CAP_DELIVERY_RECEIPTS | DG_CAP_READ_RECEIPTS | DG_CAP_INBOUND_REPLIES |
-                         DG_CAP_SESSION_WINDOW | DG_CAP_TEMPLATES | DG_CAP_PHONE);
+    assert_int_equal(d->channel->capabilities, DG_CAP_DELIVERY_RECEIPTS | DG_CAP_READ_RECEIPTS |
+                                                   DG_CAP_INBOUND_REPLIES | DG_CAP_SESSION_WINDOW |
+                                                   DG_CAP_TEMPLATES | DG_CAP_PHONE);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fh *h = fh_new("wa1", bad[i]);
         void *self = NULL;

@@ -15,7 +15,10 @@ typedef struct loop {
     size_t posts;
 } loop;
 
-static int64_t fh_clock(void *ud) { return fh_now(((loop *)ud)->t.h); }
+static int64_t fh_clock(void *ud)
+{
+    return fh_now(((loop *)ud)->t.h);
+}
 
 static const char *SCRIPT =
     "{\"templates\": [{\"name\": \"payment_reminder\", \"language\": \"en_US\", \"params\": 2,"
@@ -80,9 +83,8 @@ static void serve(loop *l)
     while (wa_sim_pop_webhook(l->s, &w)) {
         fh_response resp;
         const char *hdr[] = {"X-Hub-Signature-256", w.signature, NULL};
-        assert_int_equal(fh_request(h, "POST", WA_TEST_ROUTE, NULL, hdr, w.body, strlen(w.body),
-                                    &resp),
-                         0);
+        assert_int_equal(
+            fh_request(h, "POST", WA_TEST_ROUTE, NULL, hdr, w.body, strlen(w.body), &resp), 0);
         assert_int_equal(resp.status, 200);
         l->posts++;
         wa_sim_webhook_clear(&w);

@@ -17,14 +17,17 @@ static void test_handshake(void **state)
     (void)state;
     wat t = wat_start("wa1", "");
     fh_response r;
-    assert_int_equal(get(&t, "hub.mode=subscribe&hub.challenge=1158201444&"
-                             "hub.verify_token=vt-SECRET-b2", &r), 0);
+    assert_int_equal(get(&t,
+                         "hub.mode=subscribe&hub.challenge=1158201444&"
+                         "hub.verify_token=vt-SECRET-b2",
+                         &r),
+                     0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "1158201444");
     assert_int_equal(get(&t, "hub.mode=subscribe&hub.challenge=1&hub.verify_token=wrong", &r), 0);
     assert_int_equal(r.status, 403);
-    assert_int_equal(get(&t, "hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=vt-SECRET-b2",
-                         &r), 0);
+    assert_int_equal(
+        get(&t, "hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=vt-SECRET-b2", &r), 0);
     assert_int_equal(r.status, 403);
     assert_int_equal(get(&t, "", &r), 0);
     assert_int_equal(r.status, 403);
@@ -43,8 +46,7 @@ static void test_signature_vector_and_refusals(void **state)
     wat_sign("test_app_secret", body, strlen(body), sig);
     assert_string_equal(sig, VECTOR_SIG);
     const char *good[] = {"X-Hub-Signature-256", VECTOR_SIG, NULL};
-    assert_int_equal(fh_request(t.h, "POST", WA_TEST_ROUTE, NULL, good, body, strlen(body), &r),
-                     0);
+    assert_int_equal(fh_request(t.h, "POST", WA_TEST_ROUTE, NULL, good, body, strlen(body), &r), 0);
     assert_int_equal(r.status, 200);
     /* header names are case-insensitive */
     const char *lower[] = {"x-hub-signature-256", VECTOR_SIG, NULL};
@@ -52,8 +54,7 @@ static void test_signature_vector_and_refusals(void **state)
                      0);
     assert_int_equal(r.status, 200);
     /* missing -> 401 */
-    assert_int_equal(fh_request(t.h, "POST", WA_TEST_ROUTE, NULL, NULL, body, strlen(body), &r),
-                     0);
+    assert_int_equal(fh_request(t.h, "POST", WA_TEST_ROUTE, NULL, NULL, body, strlen(body), &r), 0);
     assert_int_equal(r.status, 401);
     /* one byte of the body changed -> 403 */
     const char *tampered = "{\"object\":\"whatsapp_business_account\",\"entry\":[ ]}";
@@ -114,30 +115,28 @@ static const fx_case FX[] = {
     {"message.json", "contacts", PID, 1, DG_CHEV_REPLIED, "[contacts]", NULL, NULL, 0},
     {"message.json", "order", PID, 1, DG_CHEV_REPLIED, "[order]", NULL, NULL, 0},
     {"message.json", "unsupported", PID, 1, DG_CHEV_REPLIED, "[unsupported]", NULL, NULL, 0},
-    {"message.json", "unsupported_with_type", PID, 1, DG_CHEV_REPLIED, "[unsupported]", NULL,
-     NULL, 0},
+    {"message.json", "unsupported_with_type", PID, 1, DG_CHEV_REPLIED, "[unsupported]", NULL, NULL,
+     0},
     {"message.json", "reply", PID, 1, DG_CHEV_REPLIED, "replied text", NULL, NULL, 0},
     {"message.json", "forwarded", PID, 1, DG_CHEV_REPLIED, "forwarded text", NULL, NULL, 0},
-    {"message.json", "forwarded_many_times", PID, 1, DG_CHEV_REPLIED,
-     "text forwarded many times", NULL, NULL, 0},
-    {"message.json", "interactive_message_with_err", PID, 1, DG_CHEV_REPLIED, NULL, NULL, NULL,
-     0},
+    {"message.json", "forwarded_many_times", PID, 1, DG_CHEV_REPLIED, "text forwarded many times",
+     NULL, NULL, 0},
+    {"message.json", "interactive_message_with_err", PID, 1, DG_CHEV_REPLIED, NULL, NULL, NULL, 0},
     {"message.json", "referral", PID, 1, DG_CHEV_REPLIED, "BODY", NULL, NULL, 0},
-    {"callback_button.json", "button", PID, 1, DG_CHEV_REPLIED, "title", "callback_data", NULL,
+    {"callback_button.json", "button", PID, 1, DG_CHEV_REPLIED, "title", "callback_data", NULL, 0},
+    {"callback_button.json", "quick_reply", PID, 1, DG_CHEV_REPLIED, "title", "callback_data", NULL,
      0},
-    {"callback_button.json", "quick_reply", PID, 1, DG_CHEV_REPLIED, "title", "callback_data",
-     NULL, 0},
     {"callback_button.json", "quick_reply_without_context", PID, 1, DG_CHEV_REPLIED, "title",
      "callback_data", NULL, 0},
-    {"callback_selection.json", "callback", PID, 1, DG_CHEV_REPLIED, "title", "callback_data",
+    {"callback_selection.json", "callback", PID, 1, DG_CHEV_REPLIED, "title", "callback_data", NULL,
+     0},
+    {"callback_selection.json", "description", PID, 1, DG_CHEV_REPLIED, "title", "callback_data",
      NULL, 0},
-    {"callback_selection.json", "description", PID, 1, DG_CHEV_REPLIED, "title",
-     "callback_data", NULL, 0},
     {"system.json", "phone_number_change", PID, 0, 0, NULL, NULL, NULL, 0},
     {"system.json", "identity_change", PID, 0, 0, NULL, NULL, NULL, 0},
     {"deleted_message.json", "revoke", "<BUSINESS_PHONE_NUMBER_ID>", 0, 0, NULL, NULL, NULL, 0},
-    {"edited_message.json", "image", "106540352242922", 1, DG_CHEV_REPLIED,
-     "Updated image caption", NULL, NULL, 0},
+    {"edited_message.json", "image", "106540352242922", 1, DG_CHEV_REPLIED, "Updated image caption",
+     NULL, NULL, 0},
     {"template_status_update.json", "approved", PID, 0, 0, NULL, NULL, NULL, 0},
     {"template_status_update.json", "rejected", PID, 0, 0, NULL, NULL, NULL, 0},
     {"user_marketing_preferences.json", "resume", "106540352242922", 0, 0, NULL, NULL, NULL, 0},
@@ -152,8 +151,7 @@ static cJSON *load_fixture(const char *file)
     long n;
     char *buf;
     cJSON *j;
-    snprintf(path, sizeof path, "%s/tests/plugins/fixtures/whatsapp/%s", top ? top : "..",
-             file);
+    snprintf(path, sizeof path, "%s/tests/plugins/fixtures/whatsapp/%s", top ? top : "..", file);
     f = fopen(path, "rb");
     assert_non_null(f);
     fseek(f, 0, SEEK_END);
@@ -173,9 +171,14 @@ static void test_fixtures(void **state)
 {
     (void)state;
     size_t covered = 0, total = 0;
-    const char *files[] = {"message_status.json", "message.json", "callback_button.json",
-                           "callback_selection.json", "system.json", "deleted_message.json",
-                           "edited_message.json", "template_status_update.json",
+    const char *files[] = {"message_status.json",
+                           "message.json",
+                           "callback_button.json",
+                           "callback_selection.json",
+                           "system.json",
+                           "deleted_message.json",
+                           "edited_message.json",
+                           "template_status_update.json",
                            "user_marketing_preferences.json"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         cJSON *all = load_fixture(files[f]), *c;
@@ -261,16 +264,16 @@ static const struct {
     long code;
     dg_error_class cls;
 } A7[] = {
-    {131047, DG_ERRC_PERMANENT},  {131026, DG_ERRC_PERMANENT},  {130429, DG_ERRC_RETRYABLE},
-    {131056, DG_ERRC_RETRYABLE},  {131048, DG_ERRC_STOP_SENDER}, {131049, DG_ERRC_WAIT},
-    {131050, DG_ERRC_PERMANENT},  {132000, DG_ERRC_CONFIG},     {132001, DG_ERRC_CONFIG},
-    {132005, DG_ERRC_CONFIG},     {132007, DG_ERRC_CONFIG},     {132008, DG_ERRC_CONFIG},
-    {132012, DG_ERRC_CONFIG},     {132015, DG_ERRC_CONFIG},     {132016, DG_ERRC_CONFIG},
-    {368, DG_ERRC_STOP_SENDER},   {131031, DG_ERRC_STOP_SENDER}, {130497, DG_ERRC_STOP_SENDER},
-    {190, DG_ERRC_STOP_SENDER},   {4, DG_ERRC_RETRYABLE},       {80007, DG_ERRC_RETRYABLE},
-    {131000, DG_ERRC_RETRYABLE},  {131016, DG_ERRC_RETRYABLE},  {131042, DG_ERRC_STOP_SENDER},
-    {131030, DG_ERRC_PERMANENT},  {100, DG_ERRC_PERMANENT},     {131008, DG_ERRC_PERMANENT},
-    {131009, DG_ERRC_PERMANENT},  {130472, DG_ERRC_PERMANENT},
+    {131047, DG_ERRC_PERMANENT}, {131026, DG_ERRC_PERMANENT},   {130429, DG_ERRC_RETRYABLE},
+    {131056, DG_ERRC_RETRYABLE}, {131048, DG_ERRC_STOP_SENDER}, {131049, DG_ERRC_WAIT},
+    {131050, DG_ERRC_PERMANENT}, {132000, DG_ERRC_CONFIG},      {132001, DG_ERRC_CONFIG},
+    {132005, DG_ERRC_CONFIG},    {132007, DG_ERRC_CONFIG},      {132008, DG_ERRC_CONFIG},
+    {132012, DG_ERRC_CONFIG},    {132015, DG_ERRC_CONFIG},      {132016, DG_ERRC_CONFIG},
+    {368, DG_ERRC_STOP_SENDER},  {131031, DG_ERRC_STOP_SENDER}, {130497, DG_ERRC_STOP_SENDER},
+    {190, DG_ERRC_STOP_SENDER},  {4, DG_ERRC_RETRYABLE},        {80007, DG_ERRC_RETRYABLE},
+    {131000, DG_ERRC_RETRYABLE}, {131016, DG_ERRC_RETRYABLE},   {131042, DG_ERRC_STOP_SENDER},
+    {131030, DG_ERRC_PERMANENT}, {100, DG_ERRC_PERMANENT},      {131008, DG_ERRC_PERMANENT},
+    {131009, DG_ERRC_PERMANENT}, {130472, DG_ERRC_PERMANENT},
 };
 
 static void test_every_code_from_status_webhook(void **state)
@@ -313,8 +316,10 @@ static void test_batched_entries(void **state)
         "{\"object\":\"whatsapp_business_account\",\"entry\":["
         "{\"id\":\"1\",\"changes\":[{\"field\":\"messages\",\"value\":{\"metadata\":"
         "{\"phone_number_id\":\"1122334455667\"},\"statuses\":["
-        "{\"id\":\"wamid.A\",\"status\":\"sent\",\"timestamp\":\"1772442000\",\"recipient_id\":\"1\"},"
-        "{\"id\":\"wamid.B\",\"status\":\"read\",\"timestamp\":\"1772442001\",\"recipient_id\":\"2\"},"
+        "{\"id\":\"wamid.A\",\"status\":\"sent\",\"timestamp\":\"1772442000\",\"recipient_id\":"
+        "\"1\"},"
+        "{\"id\":\"wamid.B\",\"status\":\"read\",\"timestamp\":\"1772442001\",\"recipient_id\":"
+        "\"2\"},"
         "{\"id\":\"wamid.A\",\"status\":\"delivered\",\"timestamp\":\"1772442002\","
         "\"recipient_id\":\"1\"}]}},"
         "{\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"1122334455667\"},"
@@ -346,11 +351,25 @@ static void test_stop_words(void **state)
         const char *text;
         int stop;
     } cases[] = {
-        {"STOP", 1},          {" stop! ", 1},      {"Unsubscribe.", 1},  {"opt out", 1},
-        {"Baja", 1},          {"no más", 1},       {"NO MAS", 1},        {"parar", 1},
-        {"退订", 1},          {"停止。", 1},       {"td", 1},            {"arrêt", 1},
-        {"Stop pub", 1},      {"stop by tomorrow?", 0}, {"cancel", 0},   {"I paid", 0},
-        {"", 0},              {"¿cuándo llega?", 0}, {"什么时候发货", 0},
+        {"STOP", 1},
+        {" stop! ", 1},
+        {"Unsubscribe.", 1},
+        {"opt out", 1},
+        {"Baja", 1},
+        {"no más", 1},
+        {"NO MAS", 1},
+        {"parar", 1},
+        {"退订", 1},
+        {"停止。", 1},
+        {"td", 1},
+        {"arrêt", 1},
+        {"Stop pub", 1},
+        {"stop by tomorrow?", 0},
+        {"cancel", 0},
+        {"I paid", 0},
+        {"", 0},
+        {"¿cuándo llega?", 0},
+        {"什么时候发货", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char id[32], *b;

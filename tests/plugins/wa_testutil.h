@@ -11,10 +11,10 @@
 
 const dg_plugin_descriptor *whatsapp_LTX_dg_plugin_query(void);
 
-#define WA_TEST_CONF                                                                           \
-    "{\"__first\": 0%s, \"phone_number_id\": \"1122334455667\","                          \
-    " \"access_token\": \"tok-SECRET-a1\", \"app_secret\": \"test_app_secret\","              \
-    " \"verify_token\": \"vt-SECRET-b2\", \"api_base\": \"https://graph.example.test\","      \
+#define WA_TEST_CONF                                                                               \
+    "{\"__first\": 0%s, \"phone_number_id\": \"1122334455667\","                                   \
+    " \"access_token\": \"tok-SECRET-a1\", \"app_secret\": \"test_app_secret\","                   \
+    " \"verify_token\": \"vt-SECRET-b2\", \"api_base\": \"https://graph.example.test\","           \
     " \"api_version\": \"v21.0\"}"
 #define WA_TEST_URL "https://graph.example.test/v21.0/1122334455667/messages"
 #define WA_TEST_ROUTE "/webhooks/whatsapp/wa1"
@@ -128,8 +128,7 @@ static inline char *wat_text_body(const char *from, const char *wamid, const cha
 {
     char *b = malloc(2048), ctx[200] = "";
     if (ctx_wamid)
-        snprintf(ctx, sizeof ctx, "\"context\":{\"from\":\"15550001\",\"id\":\"%s\"},",
-                 ctx_wamid);
+        snprintf(ctx, sizeof ctx, "\"context\":{\"from\":\"15550001\",\"id\":\"%s\"},", ctx_wamid);
     snprintf(b, 2048,
              "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{"
              "\"field\":\"messages\",\"value\":{\"messaging_product\":\"whatsapp\","

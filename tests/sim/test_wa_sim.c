@@ -16,7 +16,10 @@ typedef struct clk {
     int64_t now;
 } clk;
 
-static int64_t clk_now(void *ud) { return ((clk *)ud)->now; }
+static int64_t clk_now(void *ud)
+{
+    return ((clk *)ud)->now;
+}
 
 static const char *AUTH[] = {"Authorization", "Bearer tok-1", NULL};
 
@@ -78,8 +81,8 @@ static int post(wa_sim *s, const char *const *hdr, const char *body, long *code,
     int st = wa_sim_handle(s, "POST", PATH, hdr, body, strlen(body), &r);
     cJSON *j = r.body ? cJSON_Parse(r.body) : NULL;
     const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "code");
-    const cJSON *id = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0),
-                                          "id");
+    const cJSON *id =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0), "id");
     *code = cJSON_IsNumber(c) ? (long)c->valuedouble : 0;
     if (wamid)
         snprintf(wamid, 64, "%s", cJSON_IsString(id) ? id->valuestring : "");
@@ -138,8 +141,7 @@ static void test_auth_path_and_accept(void **state)
     char w3[64];
     assert_int_equal(post(s2, none, b, &code, NULL), 401);
     assert_int_equal(post(s2, wrong, b, &code, NULL), 401);
-    assert_int_equal(wa_sim_handle(s2, "POST", "/v21.0/999/messages", AUTH, b, strlen(b), &r),
-                     400);
+    assert_int_equal(wa_sim_handle(s2, "POST", "/v21.0/999/messages", AUTH, b, strlen(b), &r), 400);
     wa_sim_response_clear(&r);
     assert_int_equal(post(s2, AUTH, b, &code, w3), 200);
     assert_string_equal(w1, w3);
@@ -246,10 +248,10 @@ static cJSON *drain(wa_sim *s, size_t *n_posts)
         assert_string_equal(w.signature, sig);
         cJSON *j = cJSON_Parse(w.body), *x;
         const cJSON *v = cJSON_GetObjectItem(
-            cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "entry"),
-                                                                      0),
-                                                   "changes"),
-                               0),
+            cJSON_GetArrayItem(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "entry"), 0),
+                                    "changes"),
+                0),
             "value");
         assert_string_equal(
             cJSON_GetObjectItem(cJSON_GetObjectItem(v, "metadata"), "phone_number_id")->valuestring,
@@ -306,11 +308,10 @@ static void test_customers_and_statuses(void **state)
                 "DG_PAID");
         }
         if (r && strcmp(kind_of(e), "failed") == 0)
-            assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(e, "errors"),
-                                                                    0),
-                                                 "code")
-                                 ->valuedouble,
-                             131026);
+            assert_int_equal(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(e, "errors"), 0), "code")
+                    ->valuedouble,
+                131026);
     }
     assert_string_equal(seq[1], "sent delivered read text ");
     assert_string_equal(seq[2], "sent delivered read button ");
@@ -430,8 +431,9 @@ static void test_faults(void **state)
     cJSON_Delete(j);
     free(st);
     char err[100];
-    assert_int_equal(wa_sim_script(s, "{\"faults\":{\"http_500\":0,\"http_429\":0,\"timeout\":1}}",
-                                   err, 100), 0);
+    assert_int_equal(
+        wa_sim_script(s, "{\"faults\":{\"http_500\":0,\"http_429\":0,\"timeout\":1}}", err, 100),
+        0);
     wa_sim_response r;
     char *b = tpl_body("14155558888", "1");
     wa_sim_handle(s, "POST", PATH, AUTH, b, strlen(b), &r);
