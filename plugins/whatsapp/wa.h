@@ -24,6 +24,7 @@ typedef struct wa_item {
     struct wa_item *prev, *next;
     struct wa *w;
     dg_op op;
+    int no_op; /* a template fallback sent on our own: no op to complete */
     int64_t touch_id;
     char *to;       /* E.164 with '+' */
     char *body;     /* JSON request body to POST */
@@ -104,6 +105,13 @@ void wa_dispatch(wa *w, wa_item *it);
 void wa_item_free(wa_item *it);
 void wa_complete(wa *w, dg_op op, int status, dg_error_class cls, int64_t retry_after_ms,
                  const char *provider_id, const char *code, const char *msg);
+/* Complete the item's op; for an op-less fallback send, a failure becomes
+ * a FAILED channel event. */
+void wa_item_finish(wa *w, wa_item *it, int status, dg_error_class cls, int64_t retry_after_ms,
+                    const char *provider_id, const char *code, const char *msg);
+/* A free-form text we sent failed 131047 by webhook: queue its template
+ * form (kept since the send) instead. Returns 1 if queued. */
+int wa_fallback_131047(wa *w, const char *wamid, const char *e164, int64_t touch);
 /* Stop all sending: health down, error log, queued sends fail STOP_SENDER. */
 void wa_stop_sender(wa *w, long code, const char *why);
 /* Window: record an inbound message at t; is the window open at now? */

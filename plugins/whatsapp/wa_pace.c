@@ -218,8 +218,8 @@ static void pump_once(wa *w)
         nx = it->next;
         if (w->sender_stopped) {
             wa_queue_remove(w, it);
-            wa_complete(w, it->op, DG_ESTATE, DG_ERRC_STOP_SENDER, 0, NULL, "sender_stopped",
-                        w->stop_reason);
+            wa_item_finish(w, it, DG_ESTATE, DG_ERRC_STOP_SENDER, 0, NULL, "sender_stopped",
+                           w->stop_reason);
             wa_item_free(it);
             continue;
         }

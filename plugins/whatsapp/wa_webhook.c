@@ -184,6 +184,10 @@ static void on_status(wa *w, const cJSON *s, int *failed)
             char key[64];
             snprintf(key, sizeof key, "win:%s", ev.address);
             w->host->state_del(w->inst, key);
+            /* the window closed before Meta processed our text: the touch
+             * goes out as its template instead, and is not a failure */
+            if (wa_fallback_131047(w, id, ev.address, ev.touch_id))
+                return;
         }
         if (k.cls == DG_ERRC_STOP_SENDER)
             wa_stop_sender(w, n, msg);

@@ -61,6 +61,33 @@ void wa_complete(wa *w, dg_op op, int status, dg_error_class cls, int64_t retry_
     }
 }
 
+/* Finish an item: complete its op, or, for a template we sent on our own
+ * after a late 131047 (no op), report a failure as a channel event. */
+void wa_item_finish(wa *w, wa_item *it, int status, dg_error_class cls, int64_t retry_after_ms,
+                    const char *provider_id, const char *code, const char *msg)
+{
+    dg_channel_event ev;
+    char dedupe[64];
+    if (!it->no_op) {
+        wa_complete(w, it->op, status, cls, retry_after_ms, provider_id, code, msg);
+        return;
+    }
+    if (status == DG_OK)
+        return; /* its statuses arrive by webhook with the touch id */
+    DG_INIT(&ev);
+    ev.kind = DG_CHEV_FAILED;
+    ev.touch_id = it->touch_id;
+    ev.address = it->to;
+    ev.error_class = cls;
+    ev.error_code = code;
+    ev.error_message = msg;
+    ev.retry_after_ms = retry_after_ms;
+    ev.occurred_at = w->host->now_ms(w->inst);
+    snprintf(dedupe, sizeof dedupe, "touch%lld:fallback:failed", (long long)it->touch_id);
+    ev.dedupe_key = dedupe;
+    w->host->emit_channel_event(w->inst, &ev, NULL, NULL);
+}
+
 void wa_stop_sender(wa *w, long code, const char *why)
 {
     char c[24];
@@ -141,6 +168,54 @@ static void remember_wamid(wa *w, const char *wamid, int64_t touch)
     w->host->state_put(w->inst, key, val, strlen(val), WA_WAMID_TTL_MS);
 }
 
+/* A free-form text Meta accepted may still fail later with 131047 (the
+ * window closed meanwhile). Keep its template form for a day so the touch
+ * can still go out on WhatsApp, as a template. */
+static void keep_fallback(wa *w, const char *wamid, const char *body)
+{
+    char key[300];
+    if (strlen(wamid) > 256)
+        return;
+    snprintf(key, sizeof key, "fb:%s", wamid);
+    w->host->state_put(w->inst, key, body, strlen(body), WA_DAY_MS);
+}
+
+/* Returns 1 when the template was queued now or for an earlier copy of the
+ * same status (so the failure is not reported), 0 when there is none. */
+int wa_fallback_131047(wa *w, const char *wamid, const char *e164, int64_t touch)
+{
+    char key[300], *body = NULL;
+    wa_item *it;
+    if (!wamid || !e164 || strlen(wamid) > 256 || w->stopping || w->sender_stopped)
+        return 0;
+    snprintf(key, sizeof key, "fb:%s", wamid);
+    if (w->host->state_get(w->inst, key, &body, NULL) != DG_OK)
+        return 0;
+    if (strcmp(body, "queued") == 0) { /* a repeated status: already handled */
+        w->host->free(body);
+        return 1;
+    }
+    w->host->state_put(w->inst, key, "queued", 6, WA_DAY_MS);
+    it = calloc(1, sizeof *it);
+    if (it) {
+        it->w = w;
+        it->no_op = 1;
+        it->touch_id = touch;
+        it->to = dupstr(e164);
+        it->body = dupstr(body);
+    }
+    w->host->free(body);
+    if (!it || !it->to || !it->body) {
+        wa_item_free(it);
+        return 0;
+    }
+    dg_kv kv[1] = {{"wamid", wamid, DG_KV_PLAIN}};
+    w->host->log(w->inst, DG_LOG_INFO, "whatsapp_template_fallback", kv, 1);
+    wa_queue_push(w, it, 0);
+    wa_pump(w);
+    return 1;
+}
+
 /* ------------------------------------------------------ the HTTP answer */
 
 static void maybe_finish_stop(wa *w)
@@ -186,8 +261,8 @@ static void on_http_done(void *ud, const dg_http_response *r)
     if (r->transport_error != DG_HTTP_OK) {
         /* never reached Meta (or we cannot know): retry; the idempotency of
          * the touch is the core's business */
-        wa_complete(w, it->op, DG_EIO, DG_ERRC_RETRYABLE, 0, NULL, "transport",
-                    r->error_message ? r->error_message : "transport error");
+        wa_item_finish(w, it, DG_EIO, DG_ERRC_RETRYABLE, 0, NULL, "transport",
+                       r->error_message ? r->error_message : "transport error");
         goto done;
     }
     j = cJSON_ParseWithLength(r->body ? r->body : "", r->body_len);
@@ -196,8 +271,10 @@ static void on_http_done(void *ud, const dg_http_response *r)
     e = cJSON_GetObjectItemCaseSensitive(j, "error");
     if (r->status >= 200 && r->status < 300 && cJSON_IsString(id) && !e) {
         remember_wamid(w, id->valuestring, it->touch_id);
+        if (it->is_text && it->fallback)
+            keep_fallback(w, id->valuestring, it->fallback);
         w->host->metric_add(w->inst, "duegate_whatsapp_sent_total", NULL, 0, 1);
-        wa_complete(w, it->op, DG_OK, DG_ERRC_NONE, 0, id->valuestring, NULL, NULL);
+        wa_item_finish(w, it, DG_OK, DG_ERRC_NONE, 0, id->valuestring, NULL, NULL);
         goto done;
     }
     {
@@ -232,7 +309,7 @@ static void on_http_done(void *ud, const dg_http_response *r)
                 return;
             }
         }
-        wa_complete(w, it->op, DG_EPROTO, k.cls, k.retry_after_ms, NULL, cs, msg);
+        wa_item_finish(w, it, DG_EPROTO, k.cls, k.retry_after_ms, NULL, cs, msg);
         if (k.cls == DG_ERRC_STOP_SENDER)
             wa_stop_sender(w, code, msg);
     }
@@ -259,8 +336,8 @@ void wa_dispatch(wa *w, wa_item *it)
     rc = w->host->http_request(w->inst, &req, on_http_done, it, &it->call);
     if (rc < 0) {
         fl_remove(w, it);
-        wa_complete(w, it->op, rc, DG_ERRC_RETRYABLE, 1000, NULL, "http_client",
-                    w->host->strerror(rc));
+        wa_item_finish(w, it, rc, DG_ERRC_RETRYABLE, 1000, NULL, "http_client",
+                       w->host->strerror(rc));
         wa_item_free(it);
         maybe_finish_stop(w);
     }
@@ -311,21 +388,25 @@ static int wa_send(void *self, const dg_outbound_message *m, dg_op op)
     it->op = op;
     it->touch_id = m->touch_id;
     it->to = dupstr(e164);
+    rc = DG_EINVAL;
+    snprintf(err, sizeof err, "message has neither a template nor text");
     if (m->text && *m->text && wa_window_open(w, e164)) {
         rc = wa_body_text(m, digits, &it->body, err, sizeof err);
-        it->is_text = 1;
-        if (rc == 0 && m->template_name &&
-            wa_body_template(m, digits, &it->fallback, err, sizeof err) < 0)
-            it->fallback = NULL; /* the text is fine; no usable fallback */
-    } else if (m->template_name) {
-        rc = wa_body_template(m, digits, &it->body, err, sizeof err);
-    } else {
+        it->is_text = rc == 0;
+        if (rc == 0 && m->template_name) {
+            char e2[200];
+            if (wa_body_template(m, digits, &it->fallback, e2, sizeof e2) < 0)
+                it->fallback = NULL; /* the text is fine; no usable fallback */
+        }
+    } else if (m->text && *m->text && !m->template_name) {
         /* free-form only, outside the window: never sent */
         wa_item_free(it);
         wa_complete(w, op, DG_EINVAL, DG_ERRC_PERMANENT, 0, NULL, "window_closed",
                     "free-form text outside the 24 h window and no template");
         return DG_PENDING;
     }
+    if (!it->body && m->template_name) /* outside the window, or the text cannot go */
+        rc = wa_body_template(m, digits, &it->body, err, sizeof err);
     if (rc < 0 || !it->to) {
         wa_item_free(it);
         if (rc == DG_ENOMEM || rc == 0)
@@ -441,8 +522,8 @@ static int wa_stop(void *self, dg_op op)
     while (w->head) {
         wa_item *it = w->head;
         wa_queue_remove(w, it);
-        wa_complete(w, it->op, DG_ECANCELED, DG_ERRC_RETRYABLE, 0, NULL, "stopping",
-                    "instance stopping");
+        wa_item_finish(w, it, DG_ECANCELED, DG_ERRC_RETRYABLE, 0, NULL, "stopping",
+                       "instance stopping");
         wa_item_free(it);
     }
     if (w->timer)

@@ -184,6 +184,37 @@ static void test_131047_resends_as_template(void **state)
     wat_end(&t);
 }
 
+static void test_unusable_text_falls_back_or_is_refused(void **state)
+{
+    (void)state;
+    wat t = wat_start("wa1", "");
+    dg_outbound_message m;
+    dg_template_param p[2];
+    char *big = malloc(5000);
+    memset(big, 'a', 4999);
+    big[4999] = '\0';
+    open_window(&t, "+14155550123", 1000);
+    /* text over the 4096 limit: the template goes instead */
+    wat_msg(&m, p, "+14155550123", 80);
+    m.text = big;
+    wat_send(&t, &m);
+    assert_int_equal(fh_n_outbound(t.h), 1);
+    assert_non_null(strstr(fh_outbound_at(t.h, 0)->body, "\"type\":\"template\""));
+    /* ... and without a template it is our message's fault */
+    m.template_name = NULL;
+    m.to_phone = "+14155550124";
+    open_window(&t, "+14155550124", 1000);
+    dg_op op = wat_send(&t, &m);
+    assert_int_equal(fh_completion_for(t.h, op)->error_class, DG_ERRC_CONFIG);
+    /* neither text nor template */
+    m.text = NULL;
+    op = wat_send(&t, &m);
+    assert_int_equal(fh_completion_for(t.h, op)->error_class, DG_ERRC_CONFIG);
+    assert_int_equal(fh_n_outbound(t.h), 1);
+    free(big);
+    wat_end(&t);
+}
+
 /* ------------------------------------------------ error classification */
 
 typedef struct code_case {
@@ -497,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_free_form_inside_window),
         cmocka_unit_test(test_outside_window_uses_template_or_refuses),
         cmocka_unit_test(test_131047_resends_as_template),
+        cmocka_unit_test(test_unusable_text_falls_back_or_is_refused),
         cmocka_unit_test(test_every_code_from_send_response),
         cmocka_unit_test(test_retry_after_transient_and_transport),
         cmocka_unit_test(test_bucket_81st_waits_for_the_next_second),

@@ -293,6 +293,44 @@ static void test_faults_end_sent_without_duplicates(void **state)
     loop_end(&l);
 }
 
+/* Our window bookkeeping says open, Meta's says closed: the simulator
+ * accepts the text and fails it by webhook (131047); the plugin sends the
+ * template form instead, and only a text-only touch is reported FAILED. */
+static void test_stale_window_falls_back_to_template(void **state)
+{
+    (void)state;
+    loop l;
+    dg_outbound_message m;
+    dg_template_param p[2];
+    char win[32];
+    loop_start(&l, "", NULL, NULL);
+    snprintf(win, sizeof win, "%lld", (long long)(fh_now(l.t.h) - 1000));
+    fh_state_put(l.t.h, "win:+14155550011", win);
+    fh_state_put(l.t.h, "win:+14155550012", win);
+    wat_msg(&m, p, "+14155550011", 701);
+    m.text = "Hi Ana, your link: https://pay.example/p/701";
+    dg_op a = wat_send(&l.t, &m);
+    m.template_name = NULL;
+    m.to_phone = "+14155550012";
+    m.touch_id = 702;
+    dg_op b = wat_send(&l.t, &m);
+    run_for(&l, 20000);
+    assert_int_equal(fh_completion_for(l.t.h, a)->status, DG_OK);
+    assert_int_equal(fh_completion_for(l.t.h, b)->status, DG_OK);
+    assert_int_equal(wa_sim_count(l.s, 0), 3); /* two texts, one template */
+    assert_non_null(strstr(fh_outbound_at(l.t.h, 2)->body, "\"type\":\"template\""));
+    assert_null(find_event(&l, DG_CHEV_FAILED, "+14155550011", NULL));
+    const cJSON *e = find_event(&l, DG_CHEV_DELIVERED, "+14155550011", NULL);
+    assert_non_null(e);
+    assert_int_equal(ev_num(e, "touch_id"), 701);
+    e = find_event(&l, DG_CHEV_FAILED, "+14155550012", NULL);
+    assert_non_null(e);
+    assert_int_equal(ev_num(e, "touch_id"), 702);
+    assert_string_equal(ev_str(e, "error_code"), "131047");
+    assert_int_equal(ev_num(e, "error_class"), DG_ERRC_PERMANENT);
+    loop_end(&l);
+}
+
 static void test_wrong_token_stops_sender(void **state)
 {
     (void)state;
@@ -326,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_button_stop_and_not_on_whatsapp),
         cmocka_unit_test(test_burst_is_paced_below_the_limits),
         cmocka_unit_test(test_faults_end_sent_without_duplicates),
+        cmocka_unit_test(test_stale_window_falls_back_to_template),
         cmocka_unit_test(test_wrong_token_stops_sender),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

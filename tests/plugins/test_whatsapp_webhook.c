@@ -428,6 +428,64 @@ static void test_inbound_opens_window_for_free_form(void **state)
     wat_end(&t);
 }
 
+/* Meta accepted our free-form text, then the status says 131047 (the window
+ * closed meanwhile): the template form goes out instead, with no FAILED. */
+static void test_late_131047_sends_the_template(void **state)
+{
+    (void)state;
+    wat t = wat_start("wa1", "");
+    dg_outbound_message m;
+    dg_template_param p[2];
+    char win[32], *b;
+    snprintf(win, sizeof win, "%lld", (long long)(fh_now(t.h) - 1000));
+    fh_state_put(t.h, "win:+14155550123", win);
+    fh_state_put(t.h, "win:+14155550124", win);
+    wat_msg(&m, p, "+14155550123", 91);
+    m.text = "free-form";
+    dg_op op = wat_send(&t, &m);
+    assert_non_null(strstr(fh_outbound_at(t.h, 0)->body, "\"type\":\"text\""));
+    fh_reply(t.h, 0, 200, NULL, "{\"messages\":[{\"id\":\"wamid.TX\"}]}", DG_HTTP_OK, -1);
+    assert_int_equal(fh_completion_for(t.h, op)->status, DG_OK);
+    b = wat_status_body("wamid.TX", "failed", "14155550123", "91", 131047);
+    assert_int_equal(wat_webhook(&t, WA_TEST_ROUTE, "test_app_secret", b), 200);
+    free(b);
+    assert_int_equal(fh_n_events(t.h), 0);
+    assert_null(fh_state_get(t.h, "win:+14155550123"));
+    assert_int_equal(fh_log_count(t.h, DG_LOG_INFO, "whatsapp_template_fallback"), 1);
+    fh_advance(t.h, 6000); /* recipient spacing */
+    assert_int_equal(fh_n_outbound(t.h), 2);
+    assert_non_null(strstr(fh_outbound_at(t.h, 1)->body, "\"type\":\"template\""));
+    assert_non_null(strstr(fh_outbound_at(t.h, 1)->body, "\"biz_opaque_callback_data\":\"91\""));
+    fh_reply(t.h, 1, 200, NULL, "{\"messages\":[{\"id\":\"wamid.TPL\"}]}", DG_HTTP_OK, -1);
+    assert_string_equal(fh_state_get(t.h, "wamid:wamid.TPL"), "91");
+    assert_int_equal(fh_n_events(t.h), 0);
+    /* the same again, but the template fails: that is reported as FAILED */
+    wat_msg(&m, p, "+14155550124", 92);
+    m.text = "free-form";
+    wat_send(&t, &m);
+    fh_reply(t.h, 2, 200, NULL, "{\"messages\":[{\"id\":\"wamid.TX2\"}]}", DG_HTTP_OK, -1);
+    b = wat_status_body("wamid.TX2", "failed", "14155550124", "92", 131047);
+    assert_int_equal(wat_webhook(&t, WA_TEST_ROUTE, "test_app_secret", b), 200);
+    /* a duplicate of the failed status: still no FAILED, no second template */
+    assert_int_equal(wat_webhook(&t, WA_TEST_ROUTE, "test_app_secret", b), 200);
+    free(b);
+    assert_int_equal(fh_n_events(t.h), 0);
+    fh_advance(t.h, 6000);
+    assert_int_equal(fh_n_outbound(t.h), 4);
+    fh_reply(t.h, 3, 404, NULL, "{\"error\":{\"code\":132001,\"message\":\"no such template\"}}",
+             DG_HTTP_OK, -1);
+    fh_advance(t.h, 60000);
+    assert_int_equal(fh_n_outbound(t.h), 4);
+    assert_int_equal(fh_n_events(t.h), 1);
+    const cJSON *ev = fh_event(t.h, 0);
+    assert_int_equal(ev_num(ev, "kind"), DG_CHEV_FAILED);
+    assert_int_equal(ev_num(ev, "touch_id"), 92);
+    assert_int_equal(ev_num(ev, "error_class"), DG_ERRC_CONFIG);
+    assert_string_equal(ev_str(ev, "error_code"), "132001");
+    assert_int_equal(fh_double_completions(t.h), 0);
+    wat_end(&t);
+}
+
 static void test_other_number_and_other_fields_ignored(void **state)
 {
     (void)state;
@@ -463,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_batched_entries),
         cmocka_unit_test(test_stop_words),
         cmocka_unit_test(test_inbound_opens_window_for_free_form),
+        cmocka_unit_test(test_late_131047_sends_the_template),
         cmocka_unit_test(test_other_number_and_other_fields_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
