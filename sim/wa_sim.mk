@@ -15,3 +15,10 @@ tests_plugins_test_whatsapp_sim_SOURCES = tests/plugins/test_whatsapp_sim.c \
 	tests/plugins/wa_testutil.h $(WA_SOURCES)
 tests_plugins_test_whatsapp_sim_CFLAGS = $(WA_TEST_CFLAGS) -I$(top_srcdir)/sim
 tests_plugins_test_whatsapp_sim_LDADD = sim/libwasim.la $(WA_TEST_LIBS)
+
+# Benchmark of the plugin + simulator core without sockets (bench/whatsapp-core).
+noinst_PROGRAMS += bench/wa_core
+bench_wa_core_SOURCES = bench/wa_core.c $(WA_SOURCES)
+bench_wa_core_CFLAGS = $(WA_TEST_CFLAGS) -I$(top_srcdir)/sim -O2
+bench_wa_core_LDADD = sim/libwasim.la $(WA_TEST_LIBS)
+dist_noinst_SCRIPTS += bench/whatsapp-core
