@@ -45,6 +45,7 @@ typedef struct wa {
     dg_instance *inst;
     /* configuration (strings owned by the host) */
     const char *name, *phone_number_id, *access_token, *app_secret, *verify_token;
+    dg_kv label; /* {phone_number_id: ...} on our metrics */
     char url[512];   /* .../vNN.0/<id>/messages */
     char route[256]; /* /webhooks/whatsapp/<instance> */
     int64_t rate;    /* sends per second; 0: no limit */

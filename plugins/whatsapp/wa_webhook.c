@@ -323,7 +323,7 @@ static void on_post(void *ud, dg_http_req *req)
         respond(w, req, 400, "bad json");
         return;
     }
-    w->host->metric_add(w->inst, "duegate_whatsapp_webhooks_total", NULL, 0, 1);
+    w->host->metric_add(w->inst, "duegate_whatsapp_webhooks_total", &w->label, 1, 1);
     cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(j, "entry"))
     {
         cJSON_ArrayForEach(change, cJSON_GetObjectItemCaseSensitive(entry, "changes"))

@@ -48,7 +48,7 @@ void wa_complete(wa *w, dg_op op, int status, dg_error_class cls, int64_t retry_
     r.error_message = msg;
     w->host->complete(w->inst, op, &r);
     if (status != DG_OK) {
-        dg_kv kv[2] = {{"code", code ? code : "", DG_KV_PLAIN},
+        dg_kv kv[3] = {w->label, {"code", code ? code : "", DG_KV_PLAIN},
                        {"class",
                         cls == DG_ERRC_RETRYABLE     ? "retryable"
                         : cls == DG_ERRC_WAIT        ? "wait"
@@ -57,7 +57,7 @@ void wa_complete(wa *w, dg_op op, int status, dg_error_class cls, int64_t retry_
                         : cls == DG_ERRC_STOP_SENDER ? "stop_sender"
                                                      : "other",
                         DG_KV_PLAIN}};
-        w->host->metric_add(w->inst, "duegate_whatsapp_send_errors_total", kv, 2, 1);
+        w->host->metric_add(w->inst, "duegate_whatsapp_send_errors_total", kv, 3, 1);
     }
 }
 
@@ -100,7 +100,7 @@ void wa_stop_sender(wa *w, long code, const char *why)
     dg_kv kv[2] = {{"code", c, DG_KV_PLAIN}, {"reason", w->stop_reason, DG_KV_PLAIN}};
     w->host->log(w->inst, DG_LOG_ERROR, "whatsapp_sender_stopped", kv, 2);
     w->host->set_health(w->inst, 0, w->stop_reason);
-    w->host->metric_set(w->inst, "duegate_whatsapp_sender_stopped", NULL, 0, 1);
+    w->host->metric_set(w->inst, "duegate_whatsapp_sender_stopped", &w->label, 1, 1);
     wa_pump(w); /* queued sends fail with STOP_SENDER */
 }
 
@@ -273,7 +273,7 @@ static void on_http_done(void *ud, const dg_http_response *r)
         remember_wamid(w, id->valuestring, it->touch_id);
         if (it->is_text && it->fallback)
             keep_fallback(w, id->valuestring, it->fallback);
-        w->host->metric_add(w->inst, "duegate_whatsapp_sent_total", NULL, 0, 1);
+        w->host->metric_add(w->inst, "duegate_whatsapp_sent_total", &w->label, 1, 1);
         wa_item_finish(w, it, DG_OK, DG_ERRC_NONE, 0, id->valuestring, NULL, NULL);
         goto done;
     }
@@ -461,6 +461,7 @@ static int wa_create(const dg_host *host, dg_instance *inst, void **self, char *
         snprintf(err, len, "%s is required", missing);
         return DG_ECONFIG;
     }
+    w->label = (dg_kv){"phone_number_id", w->phone_number_id, DG_KV_PLAIN};
     int maj = 0, min = 0, used = 0;
     if (sscanf(ver, "v%d.%d%n", &maj, &min, &used) != 2 || ver[used] != '\0') {
         snprintf(err, len, "api_version must look like v21.0");
