@@ -15,3 +15,10 @@ tests_plugins_test_whatsapp_webhook_SOURCES = tests/plugins/test_whatsapp_webhoo
 tests_plugins_test_whatsapp_webhook_CFLAGS = $(WA_TEST_CFLAGS)
 tests_plugins_test_whatsapp_webhook_LDADD = $(WA_TEST_LIBS)
 EXTRA_DIST += tests/plugins/fixtures/whatsapp
+
+# The built module through the core's loader and config validation.
+check_PROGRAMS += tests/plugins/test_whatsapp_module
+TESTS += tests/plugins/test_whatsapp_module
+tests_plugins_test_whatsapp_module_SOURCES = tests/plugins/test_whatsapp_module.c
+tests_plugins_test_whatsapp_module_CFLAGS = $(WA_TEST_CFLAGS)
+tests_plugins_test_whatsapp_module_LDADD = $(WA_TEST_LIBS)
