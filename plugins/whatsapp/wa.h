@@ -45,7 +45,7 @@ typedef struct wa {
     dg_instance *inst;
     /* configuration (strings owned by the host) */
     const char *name, *phone_number_id, *access_token, *app_secret, *verify_token;
-    dg_kv label; /* {phone_number_id: ...} on our metrics */
+    dg_kv label;     /* {phone_number_id: ...} on our metrics */
     char url[512];   /* .../vNN.0/<id>/messages */
     char route[256]; /* /webhooks/whatsapp/<instance> */
     int64_t rate;    /* sends per second; 0: no limit */
@@ -66,6 +66,7 @@ typedef struct wa {
     size_t ring_idx, ring_n;
     wa_recip **recips;
     size_t n_buckets, n_recips, prune_at;
+    int64_t paused_until; /* after a throughput error */
     int pumping, repump;
     dg_timer *timer;
     int64_t timer_due;
@@ -99,6 +100,9 @@ void wa_queue_push(wa *w, wa_item *it, int front);
 void wa_queue_remove(wa *w, wa_item *it);
 /* Send whatever may go now; arm the timer for the rest. */
 void wa_pump(wa *w);
+/* Meta throttled us: to NULL holds every send for retry_after_ms (130429,
+ * 4, 80007); a recipient restarts its spacing (131056). */
+void wa_pace_throttled(wa *w, const char *to, int64_t retry_after_ms);
 /* Defined in whatsapp.c: POST one item now. */
 void wa_dispatch(wa *w, wa_item *it);
 

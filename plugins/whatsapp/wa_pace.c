@@ -110,9 +110,25 @@ static int64_t recip_ready(wa *w, const char *to)
 
 static int64_t limiter_ready(wa *w)
 {
-    if (w->rate <= 0 || w->ring_n < (size_t)w->rate)
-        return 0;
-    return w->ring[w->ring_idx] + 1000; /* oldest of the last `rate` sends */
+    int64_t t = w->paused_until;
+    if (w->rate > 0 && w->ring_n >= (size_t)w->rate && w->ring[w->ring_idx] + 1000 > t)
+        t = w->ring[w->ring_idx] + 1000; /* oldest of the last `rate` sends */
+    return t;
+}
+
+void wa_pace_throttled(wa *w, const char *to, int64_t retry_after_ms)
+{
+    int64_t now = w->host->now_ms(w->inst);
+    if (!to) {
+        /* 130429 & co: Meta says this number is over its rate; hold the
+         * whole queue rather than hammer it */
+        if (now + retry_after_ms > w->paused_until)
+            w->paused_until = now + retry_after_ms;
+    } else if (w->spacing_ms > 0) {
+        recip_note(w, to, now); /* 131056: space this customer from now */
+    }
+    if (w->head)
+        wa_pump(w);
 }
 
 static void limiter_take(wa *w, int64_t now)

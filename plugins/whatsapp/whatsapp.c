@@ -48,7 +48,8 @@ void wa_complete(wa *w, dg_op op, int status, dg_error_class cls, int64_t retry_
     r.error_message = msg;
     w->host->complete(w->inst, op, &r);
     if (status != DG_OK) {
-        dg_kv kv[3] = {w->label, {"code", code ? code : "", DG_KV_PLAIN},
+        dg_kv kv[3] = {w->label,
+                       {"code", code ? code : "", DG_KV_PLAIN},
                        {"class",
                         cls == DG_ERRC_RETRYABLE     ? "retryable"
                         : cls == DG_ERRC_WAIT        ? "wait"
@@ -312,6 +313,10 @@ static void on_http_done(void *ud, const dg_http_response *r)
         wa_item_finish(w, it, DG_EPROTO, k.cls, k.retry_after_ms, NULL, cs, msg);
         if (k.cls == DG_ERRC_STOP_SENDER)
             wa_stop_sender(w, code, msg);
+        else if (code == 130429 || code == 4 || code == 80007 || (!code && r->status == 429))
+            wa_pace_throttled(w, NULL, k.retry_after_ms);
+        else if (code == 131056)
+            wa_pace_throttled(w, it->to, k.retry_after_ms);
     }
 done:
     cJSON_Delete(j);

@@ -379,6 +379,44 @@ static void test_custom_rate_and_recipient_spacing(void **state)
     wat_end(&t);
 }
 
+static void test_throttle_errors_hold_the_queue(void **state)
+{
+    (void)state;
+    wat t = wat_start("wa1", "");
+    dg_outbound_message m;
+    dg_template_param p[2];
+    wat_msg(&m, p, "+14155550001", 1);
+    wat_send(&t, &m);
+    fh_reply(t.h, 0, 400, NULL, "{\"error\":{\"code\":130429,\"message\":\"mps\"}}", DG_HTTP_OK,
+             2000);
+    /* Meta said the number is over its rate: nothing goes for 2 s */
+    wat_msg(&m, p, "+14155550002", 2);
+    wat_send(&t, &m);
+    assert_int_equal(fh_n_outbound(t.h), 1);
+    fh_advance(t.h, 1999);
+    assert_int_equal(fh_n_outbound(t.h), 1);
+    fh_advance(t.h, 1);
+    assert_int_equal(fh_n_outbound(t.h), 2);
+    /* 131056 restarts the spacing of that customer only */
+    fh_advance(t.h, 10000);
+    wat_msg(&m, p, "+14155550003", 3);
+    wat_send(&t, &m);
+    fh_reply(t.h, 2, 400, NULL, "{\"error\":{\"code\":131056,\"message\":\"pair\"}}", DG_HTTP_OK,
+             -1);
+    fh_advance(t.h, 3000);
+    wat_send(&t, &m); /* the same customer again: waits 6 s from the 131056 */
+    wat_msg(&m, p, "+14155550004", 4);
+    wat_send(&t, &m); /* another one: goes now */
+    assert_int_equal(fh_n_outbound(t.h), 4);
+    assert_non_null(strstr(fh_outbound_at(t.h, 3)->body, "14155550004"));
+    fh_advance(t.h, 2999);
+    assert_int_equal(fh_n_outbound(t.h), 4);
+    fh_advance(t.h, 1);
+    assert_int_equal(fh_n_outbound(t.h), 5);
+    assert_non_null(strstr(fh_outbound_at(t.h, 4)->body, "14155550003"));
+    wat_end(&t);
+}
+
 /* ---------------------------------------------------------- sender stop */
 
 static void test_stop_sender_refuses_later_sends(void **state)
@@ -533,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_retry_after_transient_and_transport),
         cmocka_unit_test(test_bucket_81st_waits_for_the_next_second),
         cmocka_unit_test(test_custom_rate_and_recipient_spacing),
+        cmocka_unit_test(test_throttle_errors_hold_the_queue),
         cmocka_unit_test(test_stop_sender_refuses_later_sends),
         cmocka_unit_test(test_two_instances_are_independent),
         cmocka_unit_test(test_stop_drains_and_cancels_queue),
