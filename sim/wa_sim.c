@@ -541,6 +541,8 @@ int wa_sim_handle(wa_sim *s, const char *method, const char *path, const char *c
     int other = 0, window_open;
     memset(out, 0, sizeof *out);
     out->retry_after_s = -1;
+    if (path && strncmp(path, "/_sim/", 6) == 0)
+        return wa_sim__control(s, method, path, body, len, out);
     /* infrastructure faults come before anything is looked at */
     double r = wa_sim__uniform(s);
     if (r < s->ftimeout) {

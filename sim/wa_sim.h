@@ -72,7 +72,12 @@ typedef struct wa_sim_response {
 } wa_sim_response;
 
 /* One HTTP request. headers: NULL-terminated name, value list (names are
- * case-insensitive). Always fills out; returns out->status. */
+ * case-insensitive). Always fills out; returns out->status. Paths under
+ * /_sim/ are the control API (no auth, no faults; bind it to loopback):
+ *   POST /_sim/script                      a script as above
+ *   GET  /_sim/stats                       wa_sim_stats_json
+ *   GET  /_sim/requests?from=N&limit=M     {"total": T, "requests": [...]}
+ *   POST /_sim/customers/<phone>/messages  {"text": "..."}: the customer writes */
 int wa_sim_handle(wa_sim *s, const char *method, const char *path, const char *const *headers,
                   const char *body, size_t body_len, wa_sim_response *out);
 void wa_sim_response_clear(wa_sim_response *r);

@@ -2,7 +2,8 @@
 # Included from plugins/whatsapp/local.mk. The sim/duegate-sim program that
 # puts it behind the core's HTTP server is assembled once that server lands.
 noinst_LTLIBRARIES += sim/libwasim.la
-sim_libwasim_la_SOURCES = sim/wa_sim.c sim/wa_sim.h sim/wa_sim_int.h sim/wa_sim_events.c
+sim_libwasim_la_SOURCES = sim/wa_sim.c sim/wa_sim.h sim/wa_sim_int.h sim/wa_sim_events.c \
+	sim/wa_sim_control.c
 sim_libwasim_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(UV_CFLAGS)
 sim_libwasim_la_LIBADD = core/libdgcore.la $(CJSON_LIBS)
 
@@ -22,3 +23,4 @@ bench_wa_core_SOURCES = bench/wa_core.c $(WA_SOURCES)
 bench_wa_core_CFLAGS = $(WA_TEST_CFLAGS) -I$(top_srcdir)/sim -O2
 bench_wa_core_LDADD = sim/libwasim.la $(WA_TEST_LIBS)
 dist_noinst_SCRIPTS += bench/whatsapp-core
+EXTRA_DIST += sim/README.md

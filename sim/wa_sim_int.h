@@ -78,5 +78,8 @@ sim_peer *wa_sim__peer(wa_sim *s, const char *digits, int create);
 void wa_sim__after_accept(wa_sim *s, sim_peer *p, const char *wamid, const char *cb, int is_text,
                           int window_open);
 void wa_sim__events_free(wa_sim *s);
+/* The control API under /_sim/ (wa_sim_control.c). */
+int wa_sim__control(wa_sim *s, const char *method, const char *path, const char *body, size_t len,
+                    wa_sim_response *out);
 
 #endif

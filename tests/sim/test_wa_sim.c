@@ -445,6 +445,59 @@ static void test_faults(void **state)
     wa_sim_free(s);
 }
 
+static int ctl(wa_sim *s, const char *method, const char *path, const char *body, cJSON **out)
+{
+    wa_sim_response r;
+    int st = wa_sim_handle(s, method, path, NULL, body, body ? strlen(body) : 0, &r);
+    *out = r.body ? cJSON_Parse(r.body) : NULL;
+    wa_sim_response_clear(&r);
+    return st;
+}
+
+static void test_control_api(void **state)
+{
+    (void)state;
+    clk c;
+    wa_sim *s = mk(&c, -1, "{\"faults\":{\"http_500\":1.0}}");
+    cJSON *o;
+    long code;
+    /* control paths need no token and are never faulted */
+    assert_int_equal(ctl(s, "POST", "/_sim/script", "{\"faults\":{\"http_500\":0}}", &o), 200);
+    cJSON_Delete(o);
+    assert_int_equal(ctl(s, "POST", "/_sim/script", "{\"customers\":[{}]}", &o), 400);
+    assert_non_null(cJSON_GetObjectItem(o, "error"));
+    cJSON_Delete(o);
+    assert_int_equal(post_tpl(s, "+14155550031", &code, NULL), 200);
+    assert_int_equal(post_tpl(s, "+14155550032", &code, NULL), 200);
+    assert_int_equal(ctl(s, "GET", "/_sim/requests?from=1&limit=5", NULL, &o), 200);
+    assert_int_equal(cJSON_GetObjectItem(o, "total")->valuedouble, 2);
+    cJSON *reqs = cJSON_GetObjectItem(o, "requests");
+    assert_int_equal(cJSON_GetArraySize(reqs), 1);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 0), "to")->valuestring,
+                        "+14155550032");
+    cJSON_Delete(o);
+    assert_int_equal(ctl(s, "GET", "/_sim/stats", NULL, &o), 200);
+    assert_int_equal(cJSON_GetObjectItem(o, "accepted")->valuedouble, 2);
+    cJSON_Delete(o);
+    /* a customer writes through the control API: the window opens */
+    assert_int_equal(
+        ctl(s, "POST", "/_sim/customers/+14155550033/messages", "{\"text\": \"hello\"}", &o), 200);
+    cJSON_Delete(o);
+    cJSON *ev = drain(s, NULL);
+    assert_string_equal(kind_of(cJSON_GetArrayItem(ev, 0)), "text");
+    cJSON_Delete(ev);
+    const char *text = "{\"messaging_product\":\"whatsapp\",\"to\":\"14155550033\","
+                       "\"type\":\"text\",\"text\":{\"body\":\"hi\"}}";
+    char err[64];
+    assert_int_equal(wa_sim_script(s, "{\"webhooks\":{\"window_error_sync\":true}}", err, 64), 0);
+    assert_int_equal(post(s, AUTH, text, &code, NULL), 200);
+    assert_int_equal(ctl(s, "POST", "/_sim/customers/x/messages", "{}", &o), 400);
+    cJSON_Delete(o);
+    assert_int_equal(ctl(s, "GET", "/_sim/nothing", NULL, &o), 404);
+    cJSON_Delete(o);
+    wa_sim_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_window_async_and_sync),
         cmocka_unit_test(test_duplicates_reordering_batching),
         cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_control_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
