@@ -510,6 +510,63 @@ static void test_other_number_and_other_fields_ignored(void **state)
     wat_end(&t);
 }
 
+/* Signed but mangled bodies (truncated, bytes changed, strings turned into
+ * numbers): always a clean 200 or 400, one answer, no crash (ASan runs). */
+static void test_mangled_bodies(void **state)
+{
+    (void)state;
+    uint64_t rng = 12345;
+    const char *files[] = {"message_status.json", "message.json", "callback_button.json"};
+    wat t = wat_start("wa1", "");
+    size_t runs = 0;
+    for (size_t f = 0; f < 3; f++) {
+        cJSON *all = load_fixture(files[f]), *c;
+        cJSON_ArrayForEach(c, all)
+        {
+            char *raw = cJSON_PrintUnformatted(c);
+            size_t n = strlen(raw);
+            for (int k = 0; k < 40; k++) {
+                char *b = strdup(raw);
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                size_t at = (size_t)(rng >> 33) % n;
+                switch (k % 4) {
+                case 0:
+                    b[at] = '\0'; /* truncated */
+                    break;
+                case 1:
+                    b[at] = (char)(rng >> 20); /* any byte */
+                    if (!b[at])
+                        b[at] = '{';
+                    break;
+                case 2:
+                    for (size_t i = at; i < n; i++) /* a string becomes a number */
+                        if (b[i] == '"') {
+                            b[i] = '1';
+                            break;
+                        }
+                    break;
+                default:
+                    for (size_t i = at; i < n; i++) /* an array becomes null */
+                        if (b[i] == '[') {
+                            memcpy(b + i, "null", i + 4 <= n ? 4 : n - i);
+                            break;
+                        }
+                    break;
+                }
+                int st = wat_webhook(&t, WA_TEST_ROUTE, "test_app_secret", b);
+                assert_true(st == 200 || st == 400);
+                free(b);
+                runs++;
+            }
+            free(raw);
+        }
+        cJSON_Delete(all);
+    }
+    assert_true(runs > 1000);
+    assert_int_equal(fh_double_completions(t.h), 0);
+    wat_end(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -523,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_inbound_opens_window_for_free_form),
         cmocka_unit_test(test_late_131047_sends_the_template),
         cmocka_unit_test(test_other_number_and_other_fields_ignored),
+        cmocka_unit_test(test_mangled_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
