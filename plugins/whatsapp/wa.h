@@ -129,5 +129,7 @@ int64_t wa_touch_for_wamid(wa *w, const char *wamid);
 int wa_webhook_routes(wa *w);
 /* 1 if text is a STOP-family word in a shipped locale or the configured extras. */
 int wa_is_stop_word(const wa *w, const char *text);
+/* 1 if text is an opt-in word (START, UNSTOP, ...). */
+int wa_is_start_word(const char *text);
 
 #endif

@@ -38,6 +38,10 @@ static const char *const stop_es[] = {"PARAR",
 static const char *const stop_zh[] = {"退订",     "取消订阅", "停止", "停止发送",
                                       "不要再发", "TD",       "退出", NULL};
 
+/* Opt back in (lifts our suppression). YES is left out: "yes, I will pay". */
+static const char *const start_words[] = {"START", "UNSTOP",   "SUBSCRIBE", "ALTA", "REANUDAR",
+                                          "订阅",  "恢复订阅", "重新订阅",  NULL};
+
 /* Upper-case ASCII and Latin-1 letters (á -> Á); trim spaces and final
  * punctuation. Other scripts compare as they are. */
 static void normalize(const char *in, char *out, size_t cap)
@@ -99,6 +103,15 @@ int wa_is_stop_word(const wa *w, const char *text)
         }
     }
     return 0;
+}
+
+int wa_is_start_word(const char *text)
+{
+    char norm[128];
+    if (!text || strlen(text) >= sizeof norm)
+        return 0;
+    normalize(text, norm, sizeof norm);
+    return *norm && in_list(norm, start_words);
 }
 
 /* --------------------------------------------------------- helpers */
@@ -252,7 +265,9 @@ static void on_message(wa *w, const cJSON *m, int *failed)
     ev.occurred_at = ts_ms(m);
     ev.touch_id = wa_touch_for_wamid(w, jstr(ctx, "id"));
     /* a typed STOP or a quick-reply button labelled STOP */
-    ev.kind = wa_is_stop_word(w, text) ? DG_CHEV_OPTED_OUT : DG_CHEV_REPLIED;
+    ev.kind = wa_is_stop_word(w, text) ? DG_CHEV_OPTED_OUT
+              : wa_is_start_word(text) ? DG_CHEV_OPTED_IN
+                                       : DG_CHEV_REPLIED;
     snprintf(dedupe, sizeof dedupe, "%s:inbound", id);
     ev.dedupe_key = dedupe;
     emit(w, &ev, failed);

@@ -369,6 +369,11 @@ static void test_stop_words(void **state)
         {"I paid", 0},
         {"", 0},
         {"¿cuándo llega?", 0},
+        {"START", 2},
+        {"unstop", 2},
+        {"Alta", 2},
+        {"订阅", 2},
+        {"yes", 0},
         {"什么时候发货", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -379,9 +384,12 @@ static void test_stop_words(void **state)
         free(b);
         assert_int_equal(fh_n_events(t.h), i + 1);
         int kind = (int)ev_num(fh_event(t.h, i), "kind");
-        if (kind != (cases[i].stop ? DG_CHEV_OPTED_OUT : DG_CHEV_REPLIED))
+        int want = cases[i].stop == 1   ? DG_CHEV_OPTED_OUT
+                   : cases[i].stop == 2 ? DG_CHEV_OPTED_IN
+                                        : DG_CHEV_REPLIED;
+        if (kind != want)
             fprintf(stderr, "'%s' -> %d\n", cases[i].text, kind);
-        assert_int_equal(kind, cases[i].stop ? DG_CHEV_OPTED_OUT : DG_CHEV_REPLIED);
+        assert_int_equal(kind, want);
     }
     /* a quick-reply button labelled STOP opts out too */
     const char *btn =
