@@ -31,6 +31,7 @@ typedef struct wa_item {
     char *fallback; /* template body to use if a free-form body gets 131047; NULL none */
     int is_text;    /* body is free-form text */
     dg_http_call *call;
+    int answered; /* set when the host answers inside http_request: 1 requeued, 2 done */
 } wa_item;
 
 /* Recipient -> time of our last send to it (for spacing). */
@@ -68,6 +69,7 @@ typedef struct wa {
     size_t n_buckets, n_recips, prune_at;
     int64_t paused_until; /* after a throughput error */
     int pumping, repump;
+    wa_item *in_dispatch; /* the item inside host->http_request, if any */
     dg_timer *timer;
     int64_t timer_due;
 } wa;

@@ -303,6 +303,8 @@ static void on_http_done(void *ud, const dg_http_response *r)
                 it->body = it->fallback;
                 it->fallback = NULL;
                 it->is_text = 0;
+                if (w->in_dispatch == it)
+                    it->answered = 1; /* queued again: wa_dispatch leaves it alone */
                 wa_queue_push(w, it, 1);
                 cJSON_Delete(j);
                 wa_pump(w);
@@ -320,7 +322,10 @@ static void on_http_done(void *ud, const dg_http_response *r)
     }
 done:
     cJSON_Delete(j);
-    wa_item_free(it);
+    if (w->in_dispatch == it)
+        it->answered = 2; /* wa_dispatch frees it once http_request returns */
+    else
+        wa_item_free(it);
     maybe_finish_stop(w);
 }
 
@@ -328,6 +333,7 @@ void wa_dispatch(wa *w, wa_item *it)
 {
     dg_http_request req;
     dg_kv hdr[1] = {{"Content-Type", "application/json", DG_KV_PLAIN}};
+    dg_http_call *call = NULL;
     int rc;
     DG_INIT(&req);
     req.method = "POST";
@@ -338,14 +344,26 @@ void wa_dispatch(wa *w, wa_item *it)
     req.body_len = strlen(it->body);
     req.bearer_token = w->access_token;
     fl_add(w, it);
-    rc = w->host->http_request(w->inst, &req, on_http_done, it, &it->call);
+    it->answered = 0;
+    w->in_dispatch = it;
+    rc = w->host->http_request(w->inst, &req, on_http_done, it, &call);
+    w->in_dispatch = NULL;
+    if (it->answered) {
+        /* the host answered inside http_request: the callback has done
+         * everything; the item is either finished or queued again */
+        if (it->answered == 2)
+            wa_item_free(it);
+        return;
+    }
     if (rc < 0) {
         fl_remove(w, it);
         wa_item_finish(w, it, rc, DG_ERRC_RETRYABLE, 1000, NULL, "http_client",
                        w->host->strerror(rc));
         wa_item_free(it);
         maybe_finish_stop(w);
+        return;
     }
+    it->call = call;
 }
 
 /* ---------------------------------------------------------------- send */

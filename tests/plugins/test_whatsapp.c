@@ -417,6 +417,75 @@ static void test_throttle_errors_hold_the_queue(void **state)
     wat_end(&t);
 }
 
+/* A host whose HTTP client answers inside http_request (and, worse, also
+ * returns an error after answering): every op still completes exactly once. */
+static fh *g_sync_fh;
+static const char *g_sync_body;
+static int g_sync_status, g_sync_rc;
+static int sync_http(dg_instance *inst, const dg_http_request *req, dg_http_done_cb done, void *ud,
+                     dg_http_call **call)
+{
+    int rc = fh_host(g_sync_fh)->http_request(inst, req, done, ud, call);
+    if (rc == 0)
+        fh_reply(g_sync_fh, fh_n_outbound(g_sync_fh) - 1, g_sync_status, NULL, g_sync_body,
+                 DG_HTTP_OK, -1);
+    return g_sync_rc;
+}
+
+static void test_host_answering_inside_http_request(void **state)
+{
+    (void)state;
+    const dg_plugin_descriptor *d = whatsapp_LTX_dg_plugin_query();
+    char conf[1024], err[256];
+    snprintf(conf, sizeof conf, WA_TEST_CONF, "");
+    fh *h = fh_new("wa1", conf);
+    dg_host host = *fh_host(h);
+    void *self = NULL;
+    dg_outbound_message m;
+    dg_template_param p[2];
+    host.http_request = sync_http;
+    g_sync_fh = h;
+    assert_int_equal(d->channel->create(&host, fh_inst(h), &self, err, sizeof err), 0);
+    assert_int_equal(d->channel->start(self, err, sizeof err), 0);
+    /* accepted at once */
+    g_sync_status = 200;
+    g_sync_rc = 0;
+    g_sync_body = "{\"messages\":[{\"id\":\"wamid.S1\"}]}";
+    wat_msg(&m, p, "+14155550001", 1);
+    dg_op a = fh_new_op(h);
+    assert_int_equal(d->channel->send(self, &m, a), DG_PENDING);
+    assert_string_equal(fh_completion_for(h, a)->provider_id, "wamid.S1");
+    /* refused at once, and the host also returns an error */
+    g_sync_status = 400;
+    g_sync_rc = DG_EIO;
+    g_sync_body = "{\"error\":{\"code\":132001,\"message\":\"x\"}}";
+    wat_msg(&m, p, "+14155550002", 2);
+    dg_op b = fh_new_op(h);
+    assert_int_equal(d->channel->send(self, &m, b), DG_PENDING);
+    assert_int_equal(fh_completion_for(h, b)->error_class, DG_ERRC_CONFIG);
+    /* a free-form text refused 131047 at once: requeued as its template */
+    char win[32];
+    snprintf(win, sizeof win, "%lld", (long long)fh_now(h));
+    fh_state_put(h, "win:+14155550003", win);
+    g_sync_rc = 0;
+    g_sync_body = "{\"error\":{\"code\":131047,\"message\":\"window\"}}";
+    wat_msg(&m, p, "+14155550003", 3);
+    m.text = "free-form";
+    dg_op c = fh_new_op(h);
+    assert_int_equal(d->channel->send(self, &m, c), DG_PENDING);
+    assert_null(fh_completion_for(h, c));
+    g_sync_status = 200;
+    g_sync_body = "{\"messages\":[{\"id\":\"wamid.S3\"}]}";
+    fh_advance(h, 6000);
+    assert_string_equal(fh_completion_for(h, c)->provider_id, "wamid.S3");
+    assert_int_equal(fh_n_outbound(h), 4);
+    assert_int_equal(fh_double_completions(h), 0);
+    dg_op stop = fh_new_op(h);
+    assert_int_equal(d->channel->stop(self, stop), DG_OK);
+    d->channel->destroy(self);
+    fh_free(h);
+}
+
 /* ---------------------------------------------------------- sender stop */
 
 static void test_stop_sender_refuses_later_sends(void **state)
@@ -572,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_bucket_81st_waits_for_the_next_second),
         cmocka_unit_test(test_custom_rate_and_recipient_spacing),
         cmocka_unit_test(test_throttle_errors_hold_the_queue),
+        cmocka_unit_test(test_host_answering_inside_http_request),
         cmocka_unit_test(test_stop_sender_refuses_later_sends),
         cmocka_unit_test(test_two_instances_are_independent),
         cmocka_unit_test(test_stop_drains_and_cancels_queue),
