@@ -258,6 +258,7 @@ static void pump_once(wa *w)
     }
     if (next != INT64_MAX && w->head)
         arm(w, next, now);
+    w->host->metric_set(w->inst, "duegate_whatsapp_queue_depth", &w->label, 1, (double)w->queued);
 }
 
 /* Re-entrancy guard: a dispatch may complete synchronously and stop the

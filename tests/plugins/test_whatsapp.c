@@ -341,6 +341,7 @@ static void test_bucket_81st_waits_for_the_next_second(void **state)
         ops[i] = wat_send(&t, &m);
     }
     assert_int_equal(fh_n_outbound(t.h), 80);
+    assert_int_equal(fh_metric(t.h, "duegate_whatsapp_queue_depth"), 1);
     fh_advance(t.h, 999);
     assert_int_equal(fh_n_outbound(t.h), 80);
     fh_advance(t.h, 1);

@@ -439,9 +439,15 @@ static void test_faults(void **state)
     wa_sim_handle(s, "POST", PATH, AUTH, b, strlen(b), &r);
     assert_int_equal(r.drop, 1);
     assert_null(r.body);
-    free(b);
+    assert_int_equal(
+        wa_sim_script(s, "{\"faults\":{\"timeout\":0,\"slow\":1,\"slow_ms\":2500}}", err, 100), 0);
+    wa_sim_handle(s, "POST", PATH, AUTH, b, strlen(b), &r);
+    assert_int_equal(r.status, 200); /* slow, but processed */
+    assert_int_equal(r.delay_ms, 2500);
+    wa_sim_response_clear(&r);
     assert_int_equal(wa_sim_script(s, "{\"customers\":[{\"phone\":\"1\"}]}", err, 100), -1);
     assert_int_equal(wa_sim_script(s, "[]", err, 100), -1);
+    free(b);
     wa_sim_free(s);
 }
 
