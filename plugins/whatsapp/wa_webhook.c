@@ -173,7 +173,7 @@ static void on_status(wa *w, const cJSON *s, int *failed)
     }
     if (!ev.touch_id)
         ev.touch_id = wa_touch_for_wamid(w, id);
-    if (rcpt && strlen(rcpt) < 20) {
+    if (rcpt && strlen(rcpt) < 20 && strspn(rcpt, "0123456789") == strlen(rcpt)) {
         snprintf(addr, sizeof addr, "+%s", rcpt);
         ev.address = addr;
     }
@@ -217,7 +217,8 @@ static void on_message(wa *w, const cJSON *m, int *failed)
     const char *text = NULL, *payload = NULL;
     char addr[32], dedupe[320], label[48];
     dg_channel_event ev;
-    if (!from || !id || !type || strlen(from) >= 20 || strlen(id) > 256)
+    if (!from || !id || !type || strlen(from) >= 20 || strlen(id) > 256 ||
+        strspn(from, "0123456789") != strlen(from))
         return;
     snprintf(addr, sizeof addr, "+%s", from);
     if (strcmp(type, "system") == 0 || strcmp(type, "revoke") == 0)

@@ -507,6 +507,11 @@ static void test_other_number_and_other_fields_ignored(void **state)
     assert_int_equal(wat_webhook(&t, WA_TEST_ROUTE, "test_app_secret", b), 200);
     assert_int_equal(fh_n_events(t.h), 0);
     assert_int_equal(fh_healthy(t.h), 1);
+    /* a sender that is not a phone number is not a customer we can address */
+    char *m = wat_text_body("US.13491208655302741918", "wamid.U", "hi", NULL, "1772442000");
+    assert_int_equal(wat_webhook(&t, WA_TEST_ROUTE, "test_app_secret", m), 200);
+    free(m);
+    assert_int_equal(fh_n_events(t.h), 0);
     /* value.errors with a stop code stops the sender */
     const char *e =
         "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":["
