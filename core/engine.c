@@ -274,8 +274,21 @@ int dg__plan_after_send(dg_engine *e, dg_case *c, int64_t now)
     if (!pb || c->step >= pb->n_steps)
         return DG_ENOTFOUND;
     st = &pb->steps[c->step];
-    if (c->messages_sent < e->cfg.max_messages && has_channel_after(e, c, st, (int)c->ch_idx))
-        fb = now + st->answer_window;
+    /* A fallback may not eat the messages later stages need: one message
+     * per stage still to come stays reserved under the cap. */
+    {
+        dg_seg_eff eff;
+        int64_t later;
+        dg_segments_compute(&e->cfg, c, dg__paid_history(e, c), &eff);
+        later = c->followup_done ? 0 : pb->n_steps - c->step - 1;
+        if (later > eff.max_touches - c->touches_used)
+            later = eff.max_touches - c->touches_used;
+        if (later < 0)
+            later = 0;
+        if (c->messages_sent + later < e->cfg.max_messages &&
+            has_channel_after(e, c, st, (int)c->ch_idx))
+            fb = now + st->answer_window;
+    }
     probe = *c;
     dg__plan_stage_from(e, &probe, c->followup_done ? pb->n_steps : (int)c->step + 1, now);
     if (fb && (probe.next_kind != DG_NEXT_STEP || fb < probe.next_at) &&
@@ -405,7 +418,8 @@ static int start_touch(dg_engine *e, dg_case *c, int new_stage, dg_touch *retry,
         open = dg_sched_next_open_multi(&z, ws, nw, now, &used);
         if (open != now) {
             char why[120];
-            c->ch_idx = ch;
+            /* come back to this very channel: a fallback increments first */
+            c->ch_idx = c->next_kind == DG_NEXT_FALLBACK ? ch - 1 : ch;
             if (open < 0)
                 open = now + 3600000; /* no window in 8 days: look again in an hour */
             c->next_at = open;

@@ -85,7 +85,7 @@ static void defaults(dg_engine_cfg *c)
     dg_window_parse("08:00-21:00", &c->sms[0].w);
     c->n_sms = 1;
     c->max_touches = 3;
-    c->max_messages = 5;
+    c->max_messages = 6;
     c->retry_base = MIN_MS;
     c->retry_cap = HOUR_MS;
     c->retry_max = 5;

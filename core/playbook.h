@@ -77,7 +77,7 @@ typedef struct dg_engine_cfg {
     dg_sms_window sms[16];    /* legal windows (tightened by quiet_hours.sms) */
     int n_sms;
     int max_touches;          /* engine.max_touches (3) */
-    int max_messages;         /* engine.max_messages (5) */
+    int max_messages;         /* engine.max_messages (6) */
     int64_t retry_base, retry_cap; /* engine.retry.base (1m), .cap (1h) */
     int retry_max;            /* engine.retry.max_attempts (5): then dead letter */
     char store_tz[64];        /* engine.store_tz (UTC) */

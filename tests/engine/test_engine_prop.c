@@ -1,0 +1,2 @@
+#include "efix.h"
+int main(void) { return 0; }
