@@ -423,7 +423,8 @@ static int start_touch(dg_engine *e, dg_case *c, int new_stage, dg_touch *retry,
             if (open < 0)
                 open = now + 3600000; /* no window in 8 days: look again in an hour */
             c->next_at = open;
-            snprintf(why, sizeof why, "%s moved into the %s window (%s)", st->stage,
+            snprintf(why, sizeof why, "%s moved into the %s window (%s)",
+                     c->followup_done ? "followup" : st->stage,
                      used == 0 && pb->golden ? "golden-hours" : "allowed", z.source);
             snprintf(c->next_step, sizeof c->next_step, "%s", why);
             dg__note(e, c, "moved", why);

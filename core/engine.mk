@@ -7,4 +7,5 @@ core_libdgcore_la_SOURCES += \
 	core/playbook.h core/playbook.c \
 	core/segments.h core/segments.c \
 	core/engine.h core/engine_int.h core/engine.c core/engine_events.c \
-	core/simchan.h core/simchan.c
+	core/simchan.h core/simchan.c \
+	core/cmd_simulate.c
