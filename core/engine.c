@@ -381,7 +381,14 @@ static int render_for(dg_engine *e, const dg_case *c, const dg_step *st, const c
     return e->render(e->render_ud, tmpl, kind, &f, r, err, len);
 }
 
-enum { START_SENT = 0, START_MOVED = 1, START_NONE = 2, START_CAPPED = 3, START_ERR = -1 };
+enum {
+    START_SENT = 0,
+    START_MOVED = 1,
+    START_NONE = 2,
+    START_CAPPED = 3,
+    START_CLOSED = 4,
+    START_ERR = -1
+};
 
 /* Start (or retry) the touch of the case's current step on channel
  * c->ch_idx or the next usable one. `retry`: the active touch, retried. */
@@ -416,6 +423,8 @@ static int start_touch(dg_engine *e, dg_case *c, int new_stage, dg_touch *retry,
             retry = NULL; /* the retried channel is gone: a fresh touch */
         nw = windows_for(e, pb, kind, c, &z, ws);
         open = dg_sched_next_open_multi(&z, ws, nw, now, &used);
+        if (c->close_at && (open < 0 ? now : open) >= c->close_at)
+            return START_CLOSED; /* no touch after the store closes the order */
         if (open != now) {
             char why[120];
             /* come back to this very channel: a fallback increments first */
@@ -557,9 +566,11 @@ static void history(dg_engine *e, const dg_case *c, const char *event, int64_t n
 static void after_no_send(dg_engine *e, dg_case *c, int r, int64_t now)
 {
     const dg_playbook *pb = pb_of(e, c);
-    if (r == START_CAPPED) {
+    if (r == START_CAPPED || r == START_CLOSED) {
         plan_expiry(e, c, pb, now);
-        dg__note(e, c, "capped", "touch or message cap reached");
+        dg__note(e, c, r == START_CAPPED ? "capped" : "closing",
+                 r == START_CAPPED ? "touch or message cap reached"
+                                   : "no touch after the store closes the order");
     } else if (r == START_NONE) {
         if (c->active_touch && c->next_kind == DG_NEXT_FALLBACK)
             dg__plan_after_send(e, c, now); /* no channel left: wait for the next stage */

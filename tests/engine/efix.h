@@ -67,7 +67,7 @@ static int fx_render(void *ud, const char *id, const char *kind, const dg_msg_fa
     return 0;
 }
 
-static int fx_hook(void *ud, dg_instance *inst, const dg_outbound_message *m, dg_op op,
+static inline int fx_hook(void *ud, dg_instance *inst, const dg_outbound_message *m, dg_op op,
                    dg_result *res)
 {
     efix *f = ud;
@@ -227,7 +227,7 @@ static void fx_free(efix *f)
 }
 
 /* An order event with a customer; fields the test does not set are sane. */
-static void fx_order(efix *f, const char *oid, int flow, int64_t due_or_close, const char *phone,
+static inline void fx_order(efix *f, const char *oid, int flow, int64_t due_or_close, const char *phone,
                      const char *country, const char *province, const char *tz,
                      int64_t amount)
 {
@@ -277,9 +277,9 @@ static dg_case fx_case(efix *f, const char *oid)
     return c;
 }
 
-static void fx_run(efix *f, int64_t until) { dg_clock_advance_to(f->rt.clock, until); }
+static inline void fx_run(efix *f, int64_t until) { dg_clock_advance_to(f->rt.clock, until); }
 
-static int fx_local_minute(const char *zone, int64_t t)
+static inline int fx_local_minute(const char *zone, int64_t t)
 {
     int h, m;
     assert_int_equal(dg_tz_local(zone, t, NULL, NULL, NULL, &h, &m), 0);
