@@ -44,6 +44,12 @@ struct dg_engine {
 };
 
 /* engine.c */
+uint64_t dg__rnd(dg_engine *e);
+void dg__set_next(dg_case *c, int kind, int64_t at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void dg__process_case(dg_engine *e, int64_t id, int64_t now);
+/* engine_send.c */
+void dg__flush_done(dg_engine *e);
 int dg__tx_begin(dg_engine *e);
 int dg__tx_end(dg_engine *e, int rc);
 void dg__arm(dg_engine *e);
