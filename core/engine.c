@@ -28,7 +28,11 @@ void dg__note(dg_engine *e, const dg_case *c, const char *what, const char *why)
         e->obs.on_note(e->obs.ud, c, what, why);
 }
 
-int dg__tx_begin(dg_engine *e) { return e->st->vt->begin(e->st); }
+int dg__tx_begin(dg_engine *e)
+{
+    e->epoch++;
+    return e->st->vt->begin(e->st);
+}
 
 int dg__tx_end(dg_engine *e, int rc)
 {
@@ -585,6 +589,7 @@ void dg__process_case(dg_engine *e, int64_t id, int64_t now)
     dg_case c;
     int r = START_NONE;
     const dg_playbook *pb;
+    size_t jobs_before = e->n_jobs;
     if (e->st->vt->case_get(e->st, id, &c) != 0)
         return;
     e->stats.due_actions++;
@@ -679,6 +684,9 @@ void dg__process_case(dg_engine *e, int64_t id, int64_t now)
     }
     c.changed_at = now;
     e->st->vt->case_put(e->st, &c);
+    for (size_t i = jobs_before; i < e->n_jobs; i++) /* keep the batch copy exact */
+        if (e->jobs[i].kind == 1 && e->jobs[i].c.id == c.id)
+            e->jobs[i].c = c;
 }
 
 /* ----------------------------------------------------------- lifecycle */

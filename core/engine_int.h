@@ -17,6 +17,7 @@ typedef struct dg__job {
 
 typedef struct dg__done {
     int64_t touch_id;
+    const dg__job *job; /* the batch's copy of case and touch, when still current */
     int status;
     int error_class;
     int64_t retry_after;
@@ -34,6 +35,7 @@ struct dg_engine {
     dg_ctimer *timer;
     int64_t timer_at;
     int started, in_dispatch, in_tick;
+    uint64_t epoch, batch_epoch; /* transactions begun; value after the batch commit */
     uint64_t rng;
     size_t batch;
     dg__job *jobs;

@@ -14,7 +14,8 @@
 
 static void on_send_done(void *ud, dg_instance *inst, const dg_result *res);
 
-static void queue_done(dg_engine *e, int64_t touch_id, const dg_result *res, int status)
+static void queue_done(dg_engine *e, int64_t touch_id, const dg_result *res, int status,
+                       const dg__job *job)
 {
     dg__done *d;
     if (e->n_dq == e->cap_dq) {
@@ -28,6 +29,7 @@ static void queue_done(dg_engine *e, int64_t touch_id, const dg_result *res, int
     d = &e->dq[e->n_dq++];
     memset(d, 0, sizeof *d);
     d->touch_id = touch_id;
+    d->job = job && job->t.id == touch_id ? job : NULL;
     d->status = res ? res->status : status;
     if (res) {
         d->error_class = res->error_class;
@@ -54,15 +56,20 @@ static int64_t backoff(dg_engine *e, int64_t attempt, int64_t retry_after)
 }
 
 /* Apply one completion; inside a transaction. */
-static void apply_done(dg_engine *e, const dg__done *d, int64_t now)
+static void apply_done(dg_engine *e, const dg__done *d, int64_t now, int clean)
 {
     dg_touch t;
     dg_case c;
     int active;
     e->stats.completions++;
-    if (e->st->vt->touch_get(e->st, d->touch_id, &t) != 0 ||
-        e->st->vt->case_get(e->st, t.case_id, &c) != 0)
+    if (clean && d->job) {
+        /* nothing committed since the batch wrote them: the copies are current */
+        t = d->job->t;
+        c = d->job->c;
+    } else if (e->st->vt->touch_get(e->st, d->touch_id, &t) != 0 ||
+               e->st->vt->case_get(e->st, t.case_id, &c) != 0) {
         return;
+    }
     if (d->status == DG_ECANCELED)
         return; /* shutdown: outcome unknown, reconciled at the next start */
     active = dg_case_status_live((int)c.status) && c.active_touch == t.id &&
@@ -116,12 +123,13 @@ static void apply_done(dg_engine *e, const dg__done *d, int64_t now)
 void dg__flush_done(dg_engine *e)
 {
     int64_t now = dg_clock_now(e->rt->clock);
+    int clean = e->epoch == e->batch_epoch;
     if (!e->n_dq)
         return;
     if (dg__tx_begin(e) != 0)
         return;
     for (size_t i = 0; i < e->n_dq; i++)
-        apply_done(e, &e->dq[i], now);
+        apply_done(e, &e->dq[i], now, clean);
     e->n_dq = 0;
     dg__tx_end(e, 0);
 }
@@ -129,6 +137,7 @@ void dg__flush_done(dg_engine *e)
 typedef struct send_ctx {
     dg_engine *e;
     int64_t touch_id;
+    const dg__job *job;
 } send_ctx;
 
 static void on_send_done(void *ud, dg_instance *inst, const dg_result *res)
@@ -136,7 +145,7 @@ static void on_send_done(void *ud, dg_instance *inst, const dg_result *res)
     send_ctx *s = ud;
     dg_engine *e = s->e;
     (void)inst;
-    queue_done(e, s->touch_id, res, res ? res->status : DG_EIO);
+    queue_done(e, s->touch_id, res, res ? res->status : DG_EIO, e->in_dispatch ? s->job : NULL);
     free(s);
     if (!e->in_dispatch) {
         dg__flush_done(e);
@@ -190,15 +199,16 @@ static void send_one(dg_engine *e, dg__job *j)
     if (e->obs.on_send)
         e->obs.on_send(e->obs.ud, &j->c, &j->t, &m);
     if (!inst || !(s = malloc(sizeof *s))) {
-        queue_done(e, j->t.id, NULL, inst ? DG_ENOMEM : DG_ESTATE);
+        queue_done(e, j->t.id, NULL, inst ? DG_ENOMEM : DG_ESTATE, j);
         return;
     }
     s->e = e;
     s->touch_id = j->t.id;
+    s->job = j;
     rc = dg_instance_send(inst, &m, on_send_done, s);
     if (rc != DG_PENDING && rc != DG_OK) {
         free(s);
-        queue_done(e, j->t.id, NULL, rc);
+        queue_done(e, j->t.id, NULL, rc, j);
     }
 }
 
@@ -223,9 +233,9 @@ void dg__dispatch(dg_engine *e)
         }
         dg_rendered_clear(&j->r);
     }
-    e->n_jobs = 0;
     e->in_dispatch = 0;
-    dg__flush_done(e);
+    dg__flush_done(e); /* before the jobs go: completions may use their copies */
+    e->n_jobs = 0;
 }
 
 /* ------------------------------------------------------------- timer */
@@ -274,12 +284,15 @@ void dg_engine_run_due(dg_engine *e)
         for (size_t i = 0; i < n; i++)
             dg__process_case(e, ids[i], now);
         if (dg__tx_end(e, 0) != 0) {
+            e->batch_epoch = 0;
             for (size_t i = 0; i < e->n_jobs; i++)
                 dg_rendered_clear(&e->jobs[i].r);
             e->n_jobs = 0;
             break;
         }
+        e->batch_epoch = e->epoch;
         dg__dispatch(e);
+        e->batch_epoch = 0;
     }
     e->in_tick = 0;
     free(ids);

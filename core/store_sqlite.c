@@ -109,7 +109,7 @@ enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_CASE_GET, Q_CASE_ORDER, Q_CASE_ADDR, Q_CASE_INS, Q_CASE_UPD,
     Q_DUE, Q_NEXT_DUE, Q_TOUCH_GET, Q_TOUCH_PID, Q_TOUCH_INS, Q_TOUCH_UPD, Q_TOUCHES_CASE,
     Q_TOUCHES_STATUS, Q_INBOUND, Q_SUPP, Q_UNSUPP, Q_IS_SUPP, Q_HIST, Q_HIST_COUNT, Q_ACTION,
-    Q_ACTION_COUNT, Q_COUNT_ALL, Q_COUNT_LIVE, Q__N
+    Q_ACTION_COUNT, Q_COUNT_ALL, Q_COUNT_LIVE, Q_CASE_ADDR_UPD, Q__N
 };
 
 typedef struct sq {
@@ -147,8 +147,12 @@ static void read_row(sqlite3_stmt *st, const col *cols, size_t n, void *rec)
             *(int64_t *)(void *)p = sqlite3_column_int64(st, (int)i);
         } else {
             const unsigned char *t = sqlite3_column_text(st, (int)i);
-            if (t)
-                snprintf(p, cols[i].size, "%s", (const char *)t);
+            size_t len = t ? (size_t)sqlite3_column_bytes(st, (int)i) : 0;
+            if (len >= cols[i].size)
+                len = cols[i].size - 1;
+            if (len)
+                memcpy(p, t, len);
+            p[len] = '\0';
         }
     }
 }
@@ -172,6 +176,15 @@ static void bind_row(sqlite3_stmt *st, const col *cols, size_t n, const void *re
         sqlite3_bind_int64(st, (int)n, *(const int64_t *)(const void *)((const char *)rec + cols[0].off));
 }
 
+/* Columns an UPDATE leaves alone: the order's identity never changes and
+ * the addresses change rarely (a separate, conditional statement), so
+ * their indexes are not rewritten on every state change. */
+static int hot_skip(const char *name)
+{
+    return !strcmp(name, "store") || !strcmp(name, "order_id") || !strcmp(name, "phone") ||
+           !strcmp(name, "email");
+}
+
 static char *col_list(const col *cols, size_t n, int from, int assign)
 {
     size_t cap = 4096, len = 0;
@@ -182,6 +195,14 @@ static char *col_list(const col *cols, size_t n, int from, int assign)
     for (size_t i = (size_t)from; i < n; i++)
         len += (size_t)snprintf(b + len, cap - len, "%s%s%s", i > (size_t)from ? "," : "",
                                 cols[i].name, assign ? "=?" : "");
+    if (assign == 2) { /* case UPDATE: ?N numbered by column, hot columns skipped */
+        len = 0;
+        b[0] = '\0';
+        for (size_t i = (size_t)from; i < n; i++)
+            if (!hot_skip(cols[i].name))
+                len += (size_t)snprintf(b + len, cap - len, "%s%s=?%zu", len ? "," : "",
+                                        cols[i].name, i);
+    }
     return b;
 }
 
@@ -189,7 +210,7 @@ static int build_sql(sq *s)
 {
     char *all_c = col_list(case_cols, N_CASE_COLS, 0, 0);
     char *ins_c = col_list(case_cols, N_CASE_COLS, 1, 0);
-    char *upd_c = col_list(case_cols, N_CASE_COLS, 1, 1);
+    char *upd_c = col_list(case_cols, N_CASE_COLS, 1, 2);
     char *all_t = col_list(touch_cols, N_TOUCH_COLS, 0, 0);
     char *ins_t = col_list(touch_cols, N_TOUCH_COLS, 1, 0);
     char *upd_t = col_list(touch_cols, N_TOUCH_COLS, 1, 1);
@@ -220,7 +241,9 @@ static int build_sql(sq *s)
         " changed_at DESC, id DESC LIMIT 1",
         all_c);
     SET(Q_CASE_INS, "INSERT INTO eng_cases(%s) VALUES(%s)", ins_c, qm_c);
-    SET(Q_CASE_UPD, "UPDATE eng_cases SET %s WHERE id=?", upd_c);
+    SET(Q_CASE_UPD, "UPDATE eng_cases SET %s WHERE id=?%zu", upd_c, N_CASE_COLS);
+    SET(Q_CASE_ADDR_UPD, "UPDATE eng_cases SET phone=?1, email=?2 WHERE id=?3 AND"
+                         " (phone IS NOT ?1 OR email IS NOT ?2)");
     SET(Q_DUE, "SELECT id FROM eng_cases WHERE next_at IS NOT NULL AND next_at<=?"
                " ORDER BY next_at, id LIMIT ?");
     SET(Q_NEXT_DUE, "SELECT min(next_at) FROM eng_cases WHERE next_at IS NOT NULL");
@@ -313,9 +336,17 @@ static int s_case_put(dg_store *b, dg_case *c)
     bind_row(st, case_cols, N_CASE_COLS, c, c->id != 0);
     if (sqlite3_step(st) != SQLITE_DONE)
         return done(st, DG_EIO);
-    if (!c->id)
+    if (!c->id) {
         c->id = sqlite3_last_insert_rowid(s->db->sql);
-    return done(st, 0);
+        return done(st, 0);
+    }
+    done(st, 0);
+    if (!(st = stmt(s, Q_CASE_ADDR_UPD)))
+        return DG_EIO;
+    sqlite3_bind_text(st, 1, c->phone, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->email, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, c->id);
+    return done(st, sqlite3_step(st) == SQLITE_DONE ? 0 : DG_EIO);
 }
 
 static int s_due(dg_store *b, int64_t now, int64_t *ids, size_t max, size_t *n)
