@@ -66,7 +66,12 @@ int64_t dg__paid_history(dg_engine *e, const dg_case *c)
     char key[128];
     int64_t n = 0;
     dg__customer_key(c, key, sizeof key);
+    if (e->ph_epoch == e->epoch && strcmp(key, e->ph_key) == 0)
+        return e->ph_val;
     e->st->vt->history_count(e->st, key, "paid", &n);
+    memcpy(e->ph_key, key, sizeof key);
+    e->ph_epoch = e->epoch;
+    e->ph_val = n;
     return n;
 }
 
@@ -562,6 +567,7 @@ static void history(dg_engine *e, const dg_case *c, const char *event, int64_t n
 {
     char key[128];
     dg__customer_key(c, key, sizeof key);
+    e->ph_epoch = 0; /* the memo may be stale now */
     e->st->vt->history_add(e->st, key, c->order_id, event, c->amount_minor, now);
 }
 

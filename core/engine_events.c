@@ -53,6 +53,7 @@ static void history(dg_engine *e, const dg_case *c, const char *event, int64_t n
 {
     char key[128];
     dg__customer_key(c, key, sizeof key);
+    e->ph_epoch = 0; /* the memo may be stale now */
     e->st->vt->history_add(e->st, key, c->order_id, event, c->amount_minor, now);
 }
 

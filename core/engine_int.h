@@ -36,6 +36,9 @@ struct dg_engine {
     int64_t timer_at;
     int started, in_dispatch, in_tick;
     uint64_t epoch, batch_epoch; /* transactions begun; value after the batch commit */
+    char ph_key[128];            /* memo of the last paid-history count (per transaction) */
+    uint64_t ph_epoch;
+    int64_t ph_val;
     uint64_t rng;
     size_t batch;
     dg__job *jobs;

@@ -24,6 +24,13 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static long rss_kb(const char *field)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -152,15 +159,19 @@ int main(int argc, char **argv)
         printf("rss after start: %.1f MB (process before start %.1f MB; target <= 150 MB)\n",
                (double)rss_kb("VmRSS:") / 1024, (double)rss0 / 1024);
         /* ---- throughput: every due case sends its first touch */
+        double c0 = cpu(), c1;
         t0 = mono();
         dg_clock_advance_to(rt.clock, T_NOW);
         t1 = mono();
+        c1 = cpu();
         dg_engine_get_stats(e, &s);
         printf("due actions: %llu in %.2f s = %.0f/s; sends %llu, completions %llu, "
                "transactions %llu (batch %zu, synchronous=FULL; target >= 20000/s)\n",
                (unsigned long long)s.due_actions, t1 - t0, (double)s.due_actions / (t1 - t0),
                (unsigned long long)s.sends, (unsigned long long)s.completions,
                (unsigned long long)s.transactions, batch);
+        printf("due actions per CPU second: %.0f/s (%.2f s CPU; wall figures vary with the "
+               "load of a shared machine)\n", (double)s.due_actions / (c1 - c0), c1 - c0);
         printf("peak rss: %.1f MB\n", (double)rss_kb("VmHWM:") / 1024);
         while (rt.instances)
             dg_instance_destroy(rt.instances);
