@@ -574,6 +574,119 @@ static void test_tz_resolve(void **state)
     }
 }
 
+/* Operator pause / resolve / won't pay; OPTED_OUT event; stale order
+ * events; channel event dedupe; the new angle after a read, unanswered touch. */
+static void test_operator_and_misc(void **state)
+{
+    int64_t start = iso("2026-03-02T14:00:00Z");
+    efix *f = fx_new(start, NULL);
+    dg_channel_event ch;
+    dg_order_event ev;
+    dg_case c;
+    int64_t n = 0;
+    char key[64];
+    (void)state;
+    fx_engine(f);
+    fx_order(f, "a1", DG_FLOW_UNPAID_ORDER, start + 24 * H, "+12125550120", "US", "NY", NULL, 100);
+    fx_order(f, "a2", DG_FLOW_UNPAID_ORDER, start + 24 * H, "+12125550121", "US", "NY", NULL, 100);
+    fx_order(f, "a3", DG_FLOW_UNPAID_ORDER, start + 24 * H, "+12125550122", "US", "NY", NULL, 100);
+    fx_run(f, start + 31 * M);
+    assert_int_equal(f->n_log, 3);
+    /* a1: read, no reply -> the value touch changes angle */
+    DG_INIT(&ch);
+    ch.kind = DG_CHEV_READ;
+    ch.channel = "wa";
+    ch.touch_id = f->log[0].touch_id;
+    ch.dedupe_key = "wamid.a1:read";
+    assert_int_equal(dg_engine_channel(f->e, f->wa, &ch), DG_OK);
+    assert_int_equal(dg_engine_channel(f->e, f->wa, &ch), DG_EEXIST);
+    /* a2: paused by an operator, then resolved */
+    c = fx_case(f, "a2");
+    assert_int_equal(dg_engine_pause(f->e, c.id, "ops@shop", "calling the customer"), 0);
+    assert_int_equal(fx_case(f, "a2").status, DG_CASE_PAUSED);
+    assert_int_equal(dg_engine_resolve(f->e, c.id, "ops@shop"), 0);
+    assert_int_equal(fx_case(f, "a2").status, DG_CASE_RESOLVED);
+    assert_int_equal(dg_engine_resume(f->e, c.id, "ops@shop"), DG_ESTATE);
+    f->st->vt->action_count(f->st, c.id, &n);
+    assert_int_equal(n, 2);
+    /* a3: provider reports an opt-out; then a stale upsert changes nothing */
+    DG_INIT(&ch);
+    ch.kind = DG_CHEV_OPTED_OUT;
+    ch.channel = "sms";
+    ch.address = "+12125550122";
+    assert_int_equal(dg_engine_channel(f->e, f->sms, &ch), DG_OK);
+    assert_int_equal(f->st->vt->is_suppressed(f->st, "sms", "+12125550122"), 1);
+    assert_int_equal(fx_case(f, "a3").status, DG_CASE_OPTED_OUT);
+    DG_INIT(&ev);
+    ev.kind = DG_ORDER_UPSERT;
+    ev.store = "shop";
+    ev.order_id = "a1";
+    ev.amount_owed_minor = 0; /* would mean paid... */
+    ev.updated_at = start - H; /* ...but it is older than what we have */
+    assert_int_equal(dg_engine_order(f->e, f->shop, &ev), DG_OK);
+    assert_int_equal(fx_case(f, "a1").status, DG_CASE_OPEN);
+    fx_run(f, start + 48 * H);
+    dump(f);
+    for (int i = 3; i < f->n_log; i++) {
+        assert_int_equal(f->log[i].case_id, fx_case(f, "a1").id);
+        if (strcmp(f->log[i].stage, "value") == 0)
+            assert_string_equal(f->log[i].tmpl, "scenario/no-reply-new-angle");
+    }
+    c = fx_case(f, "a1");
+    assert_int_equal(c.status, DG_CASE_EXPIRED); /* the store closed it */
+    assert_int_equal(dg_engine_close_wont_pay(f->e, c.id, "ops@shop"), 0);
+    assert_int_equal(fx_case(f, "a1").status, DG_CASE_WONT_PAY);
+    snprintf(key, sizeof key, "shop:a2");
+    f->st->vt->history_count(f->st, key, "resolved", &n);
+    assert_int_equal(n, 1);
+    fx_free(f);
+}
+
+static void test_config_paths(void **state)
+{
+    static const struct {
+        const char *json, *path;
+    } bad[] = {
+        {"{\"playbooks\": {\"vip\": {\"flow\": \"presale_balance\", \"steps\": [{\"stage\": \"a\","
+         " \"template\": \"t\", \"colour\": 1}]}}}",
+         "playbooks.vip.steps[0].colour"},
+        {"{\"engine\": {\"golden_hours\": \"11:00-09:00\"}}", "engine.golden_hours"},
+        {"{\"engine\": {\"store_tz\": \"Mars/Olympus\"}}", "engine.store_tz"},
+        {"{\"segments\": {\"vip\": {}}}", "segments.vip"},
+        {"{\"engine\": {\"retry\": {\"max_attempts\": 0}}}", "engine.retry.max_attempts"},
+        {"{\"playbooks\": {\"x\": {\"steps\": [{\"stage\": \"a\", \"template\": \"t\"}]}}}",
+         "playbooks.x"},
+    };
+    char err[512];
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dg_config *cfg;
+        dg_engine_cfg ec;
+        assert_int_equal(dg_config_parse("/x/c.json", bad[i].json, &cfg, err, sizeof err), 0);
+        assert_int_equal(dg_engine_cfg_load(cfg, &ec, err, sizeof err), DG_ECONFIG);
+        assert_non_null(strstr(err, bad[i].path));
+        assert_non_null(strstr(err, "/x/c.json:"));
+        dg_config_free(cfg);
+    }
+    {
+        dg_config *cfg;
+        dg_engine_cfg ec;
+        static const char *good =
+            "{\"engine\": {\"max_touches\": 2, \"channel_kinds\": {\"wa2\": \"whatsapp\"}},"
+            " \"segments\": {\"high_value\": {\"threshold_minor\": 100, \"coupon\": \"THANKS5\"}},"
+            " \"quiet_hours\": {\"night\": \"22:00-07:30\", \"sms\": {\"US\": \"09:00-20:00\"}}}";
+        assert_int_equal(dg_config_parse("/x/c.json", good, &cfg, err, sizeof err), 0);
+        assert_int_equal(dg_engine_cfg_load(cfg, &ec, err, sizeof err), 0);
+        assert_int_equal(ec.max_touches, 2);
+        assert_int_equal(ec.awake.start, 7 * 60 + 30);
+        assert_int_equal(ec.awake.end, 22 * 60);
+        assert_int_equal(dg_engine_cfg_sms_window(&ec, "US").start, 9 * 60);
+        assert_int_equal(ec.high_value_minor, 100);
+        assert_string_equal(ec.seg[DG_SEG_HIGH_VALUE].coupon, "THANKS5");
+        dg_config_free(cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_crash_reconcile),  cmocka_unit_test(test_unpaid_ladder),
         cmocka_unit_test(test_segments_caps),    cmocka_unit_test(test_sms_window_and_config),
         cmocka_unit_test(test_events_misc),      cmocka_unit_test(test_tz_resolve),
+        cmocka_unit_test(test_operator_and_misc), cmocka_unit_test(test_config_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
