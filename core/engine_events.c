@@ -343,6 +343,7 @@ int dg_engine_channel(dg_engine *e, dg_instance *inst, const dg_channel_event *e
     int rc;
     if (!ev)
         return DG_EINVAL;
+    size_t jobs_before = e->n_jobs;
     if ((rc = dg__tx_begin(e)) != 0)
         return rc;
     if (ev->dedupe_key && *ev->dedupe_key) {
@@ -355,10 +356,10 @@ int dg_engine_channel(dg_engine *e, dg_instance *inst, const dg_channel_event *e
     if (!rc)
         rc = channel_tx(e, inst, ev, now);
     rc = dg__tx_end(e, rc);
-    if (rc >= 0)
+    if (rc < 0)
+        e->n_jobs = jobs_before;
+    else if (!e->in_dispatch) /* else the dispatch under way picks them up */
         dg__dispatch(e); /* store re-reads asked for by "I paid" */
-    else
-        e->n_jobs = 0;
     dg__arm(e);
     return rc < 0 ? rc : DG_OK;
 }

@@ -214,9 +214,8 @@ static void send_one(dg_engine *e, dg__job *j)
 
 void dg__dispatch(dg_engine *e)
 {
-    size_t n = e->n_jobs;
     e->in_dispatch = 1;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < e->n_jobs; i++) { /* events during a send may add jobs */
         dg__job *j = &e->jobs[i];
         if (j->kind == 1) {
             send_one(e, j);
