@@ -687,6 +687,48 @@ static void test_config_paths(void **state)
     }
 }
 
+/* duegate simulate end to end: files in, timeline out. */
+static void test_simulate(void **state)
+{
+    char dir[] = "/tmp/dg_sim_XXXXXX", cfgp[96], ordp[96], evp[96];
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out, *f;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfgp, sizeof cfgp, "%s/c.json", dir);
+    snprintf(ordp, sizeof ordp, "%s/o.json", dir);
+    snprintf(evp, sizeof evp, "%s/e.json", dir);
+    f = fopen(cfgp, "w");
+    fputs("{\"channels\": {\"wa\": {\"plugin\": \"whatsapp\"}, \"txt\": {\"plugin\": \"twilio\"}}}", f);
+    fclose(f);
+    f = fopen(ordp, "w");
+    fputs("[{\"order_id\": \"1001\", \"order_name\": \"#1001\", \"flow\": \"presale_balance\","
+          " \"created_at\": \"2026-03-01T10:00:00Z\", \"due_at\": \"2026-03-10T16:00:00Z\","
+          " \"amount_minor\": 5000, \"customer\": {\"phone\": \"+12125550100\", \"country\": \"US\","
+          " \"province\": \"NY\"}},"
+          " {\"order_id\": \"1002\", \"created_at\": \"2026-03-01T10:00:00Z\","
+          " \"due_at\": \"2026-03-10T16:00:00Z\", \"customer\": {\"phone\": \"+4915112345678\"}}]", f);
+    fclose(f);
+    f = fopen(evp, "w");
+    fputs("[{\"at\": \"2026-03-09T12:00:00Z\", \"order_id\": \"1002\", \"type\": \"paid\"}]", f);
+    fclose(f);
+    out = open_memstream(&buf, &len);
+    assert_int_equal(dg_cmd_simulate(cfgp, ordp, evp, out), 0);
+    fclose(out);
+    if (getenv("DG_TEST_VERBOSE"))
+        fputs(buf, stderr);
+    assert_non_null(strstr(buf, "order 1001 (#1001, playbook presale_balance"));
+    assert_non_null(strstr(buf, "2026-03-09T13:00:00Z  2026-03-09 09:00 America/New_York"));
+    assert_non_null(strstr(buf, "wa(whatsapp)"));
+    assert_non_null(strstr(buf, "txt(sms)"));
+    assert_non_null(strstr(buf, "presale/final"));
+    assert_non_null(strstr(buf, "=> paid"));
+    assert_non_null(strstr(buf, "=> expired, 3 touch(es)"));
+    free(buf);
+    unlink(cfgp), unlink(ordp), unlink(evp), rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_segments_caps),    cmocka_unit_test(test_sms_window_and_config),
         cmocka_unit_test(test_events_misc),      cmocka_unit_test(test_tz_resolve),
         cmocka_unit_test(test_operator_and_misc), cmocka_unit_test(test_config_paths),
+        cmocka_unit_test(test_simulate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
