@@ -600,7 +600,8 @@ void dg__process_case(dg_engine *e, int64_t id, int64_t now)
         return;
     e->stats.due_actions++;
     pb = pb_of(e, &c);
-    if (!dg_case_status_live((int)c.status) || !pb) {
+    if (!dg_case_status_live((int)c.status) || !pb ||
+        (c.status == DG_CASE_PROMISED && c.next_kind != DG_NEXT_FOLLOWUP)) {
         c.next_at = 0;
         c.next_kind = DG_NEXT_NONE;
         e->st->vt->case_put(e->st, &c);

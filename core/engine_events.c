@@ -262,7 +262,7 @@ static int channel_tx(dg_engine *e, dg_instance *inst, const dg_channel_event *e
         e->st->vt->touch_put(e->st, &t);
         if (ev->error_class == DG_ERRC_SUPPRESSED && t.address[0])
             e->st->vt->suppress(e->st, t.kind, t.address, "provider: opted out", now);
-        if (have_c && dg_case_status_live((int)c.status) && c.active_touch == t.id) {
+        if (have_c && c.status == DG_CASE_OPEN && c.active_touch == t.id) {
             const dg_playbook *pb = dg_engine_cfg_playbook(&e->cfg, c.playbook);
             int idx = 0;
             if (!pb || t.step >= pb->n_steps)

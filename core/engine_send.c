@@ -72,8 +72,7 @@ static void apply_done(dg_engine *e, const dg__done *d, int64_t now, int clean)
     }
     if (d->status == DG_ECANCELED)
         return; /* shutdown: outcome unknown, reconciled at the next start */
-    active = dg_case_status_live((int)c.status) && c.active_touch == t.id &&
-             c.next_kind == DG_NEXT_NONE;
+    active = c.status == DG_CASE_OPEN && c.active_touch == t.id && c.next_kind == DG_NEXT_NONE;
     t.updated_at = now;
     if (d->status == DG_OK) {
         if (t.status < DG_TOUCH_SENT || t.status == DG_TOUCH_SCHEDULED)

@@ -27,7 +27,8 @@ typedef struct ord {
 
 typedef struct ev {
     int64_t at;
-    int order, type; /* 0 paid 1 cancel 2 reply 3 stop 4 promise 5 resume 6 wont_pay */
+    int order, type; /* 0 paid 1 cancel 2 reply 3 stop 4 promise 5 resume 6 wont_pay
+                        7 delivered 8 read 9 failed (permanent) 10 failed (retryable) */
 } ev;
 
 static ord orders[N_ORDERS];
@@ -175,7 +176,7 @@ static void test_invariants(void **state)
             ev *v = &events[n_events++];
             v->order = i;
             v->at = created + (int64_t)(rnd() % (uint64_t)(due - created + 4 * D));
-            v->type = (int)(rnd() % 7);
+            v->type = (int)(rnd() % 11);
         }
     }
     qsort(events, (size_t)n_events, sizeof *events, cmp_ev);
@@ -228,10 +229,24 @@ static void test_invariants(void **state)
                 x->paused = 0, x->promise_until = 0;
             x->interrupted = 1;
             break;
-        default:
+        case 6:
             if (dg_engine_close_wont_pay(f->e, c.id, "prop") == 0)
                 x->ended = 1;
             break;
+        default: { /* a late provider status on the case's latest touch */
+            dg_channel_event ce;
+            dg_touch t;
+            if (!c.active_touch || f->st->vt->touch_get(f->st, c.active_touch, &t) != 0)
+                break;
+            DG_INIT(&ce);
+            ce.kind = v->type == 7 ? DG_CHEV_DELIVERED : v->type == 8 ? DG_CHEV_READ : DG_CHEV_FAILED;
+            ce.error_class = v->type == 9 ? DG_ERRC_PERMANENT : DG_ERRC_RETRYABLE;
+            ce.channel = t.channel;
+            ce.touch_id = t.id;
+            assert_int_equal(dg_engine_channel(f->e, dg_instance_find(&f->rt, t.channel), &ce),
+                             DG_OK);
+            break;
+        }
         }
     }
     dg_clock_advance_to(f->rt.clock, horizon);
