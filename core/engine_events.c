@@ -359,7 +359,7 @@ int dg_engine_channel(dg_engine *e, dg_instance *inst, const dg_channel_event *e
     if (rc < 0)
         e->n_jobs = jobs_before;
     else if (!e->in_dispatch) /* else the dispatch under way picks them up */
-        dg__dispatch(e); /* store re-reads asked for by "I paid" */
+        dg__dispatch(e, 1); /* store re-reads asked for by "I paid" */
     dg__arm(e);
     return rc < 0 ? rc : DG_OK;
 }

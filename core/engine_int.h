@@ -63,7 +63,8 @@ int dg__plan_after_send(dg_engine *e, dg_case *c, int64_t now);
 void dg__plan_stage_from(dg_engine *e, dg_case *c, int from, int64_t now);
 int dg__plan_first(dg_engine *e, dg_case *c, int64_t now);
 int dg__end_case(dg_engine *e, dg_case *c, int status, const char *why, int64_t now);
-void dg__dispatch(dg_engine *e);
+/* flush: record completions now and drop the jobs (else run_due does). */
+void dg__dispatch(dg_engine *e, int flush);
 dg__job *dg__job_add(dg_engine *e, int kind);
 int dg__case_zones(const dg_engine *e, const dg_case *c, dg_zones *z);
 int64_t dg__paid_history(dg_engine *e, const dg_case *c);

@@ -119,6 +119,13 @@ static void apply_done(dg_engine *e, const dg__done *d, int64_t now, int clean)
     }
 }
 
+static void apply_all(dg_engine *e, int64_t now, int clean)
+{
+    for (size_t i = 0; i < e->n_dq; i++)
+        apply_done(e, &e->dq[i], now, clean);
+    e->n_dq = 0;
+}
+
 void dg__flush_done(dg_engine *e)
 {
     int64_t now = dg_clock_now(e->rt->clock);
@@ -127,9 +134,7 @@ void dg__flush_done(dg_engine *e)
         return;
     if (dg__tx_begin(e) != 0)
         return;
-    for (size_t i = 0; i < e->n_dq; i++)
-        apply_done(e, &e->dq[i], now, clean);
-    e->n_dq = 0;
+    apply_all(e, now, clean);
     dg__tx_end(e, 0);
 }
 
@@ -211,7 +216,7 @@ static void send_one(dg_engine *e, dg__job *j)
     }
 }
 
-void dg__dispatch(dg_engine *e)
+void dg__dispatch(dg_engine *e, int flush)
 {
     e->in_dispatch = 1;
     for (size_t i = 0; i < e->n_jobs; i++) { /* events during a send may add jobs */
@@ -232,8 +237,10 @@ void dg__dispatch(dg_engine *e)
         dg_rendered_clear(&j->r);
     }
     e->in_dispatch = 0;
-    dg__flush_done(e); /* before the jobs go: completions may use their copies */
-    e->n_jobs = 0;
+    if (flush) {
+        dg__flush_done(e); /* before the jobs go: completions may use their copies */
+        e->n_jobs = 0;
+    }
 }
 
 /* ------------------------------------------------------------- timer */
@@ -266,6 +273,9 @@ void dg__arm(dg_engine *e)
     e->timer_at = at;
 }
 
+/* Work through due actions in batches. The completions of one batch are
+ * recorded in the transaction of the next one (one commit per batch, and
+ * the pages both touch are written once); the last ones get their own. */
 void dg_engine_run_due(dg_engine *e)
 {
     int64_t *ids = malloc(e->batch * sizeof *ids);
@@ -274,25 +284,32 @@ void dg_engine_run_due(dg_engine *e)
     e->in_tick = 1;
     for (int rounds = 0; rounds < 100000; rounds++) {
         int64_t now = dg_clock_now(e->rt->clock);
+        int clean = e->epoch == e->batch_epoch;
         size_t n = 0;
-        if (e->st->vt->due(e->st, now, ids, e->batch, &n) != 0 || n == 0)
-            break;
         if (dg__tx_begin(e) != 0)
             break;
+        apply_all(e, now, clean); /* the previous batch's completions */
+        e->n_jobs = 0;
+        e->batch_epoch = 0;
+        if (e->st->vt->due(e->st, now, ids, e->batch, &n) != 0)
+            n = 0;
         for (size_t i = 0; i < n; i++)
             dg__process_case(e, ids[i], now);
         if (dg__tx_end(e, 0) != 0) {
-            e->batch_epoch = 0;
             for (size_t i = 0; i < e->n_jobs; i++)
                 dg_rendered_clear(&e->jobs[i].r);
             e->n_jobs = 0;
             break;
         }
+        if (n == 0)
+            break;
         e->batch_epoch = e->epoch;
-        dg__dispatch(e);
-        e->batch_epoch = 0;
+        dg__dispatch(e, 0);
     }
     e->in_tick = 0;
+    dg__flush_done(e);
+    e->n_jobs = 0;
+    e->batch_epoch = 0;
     free(ids);
     dg__arm(e);
 }
