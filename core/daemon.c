@@ -98,6 +98,10 @@ int dg_daemon_check_config(const dg_daemon_opts *o, FILE *out)
         else
             n_st++;
     }
+    if (!rc) { /* engine, playbooks, segments, quiet_hours */
+        dg_engine_cfg ec;
+        rc = dg_engine_cfg_load(cfg, &ec, err, sizeof err);
+    }
     if (rc)
         fprintf(stderr, "duegate: %s\n", err);
     else
