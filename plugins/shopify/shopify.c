@@ -1,0 +1,594 @@
+/* shopify: the store plugin for Shopify (protocols.md section C).
+ * Lifecycle and configuration, and the webhook endpoint
+ * /webhooks/shopify/<instance>: HMAC check (with the previous secret during a
+ * rotation), dedupe on webhook/event id and on (order id, updated_at), the
+ * event emitted and durably stored before the 200. GraphQL is in sp_gql.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sp.h"
+
+#define SP_ACK_DEADLINE_MS 4000 /* Shopify gives up after 5 s */
+#define SP_SEEN_TTL_MS (90LL * 86400000)
+
+struct sp_pending {
+    sp *s;
+    dg_http_req *req; /* NULL once answered */
+    dg_timer *timer;
+    char *wh_key, *ev_key, *order_id;
+    int64_t updated_at;
+    int in_emit, got_done, done_status; /* done may run inside emit_order */
+    sp_pending *next;
+};
+
+const dg_kv sp_no_labels[1] = {{NULL, NULL, DG_KV_PLAIN}};
+
+void sp_count(sp *s, const char *metric)
+{
+    s->host->metric_add(s->inst, metric, sp_no_labels, 0, 1);
+}
+
+void sp_log(sp *s, dg_log_level lvl, const char *event, const char *k1, const char *v1,
+            const char *k2, const char *v2)
+{
+    dg_kv kv[2] = {{k1, v1, DG_KV_PLAIN}, {k2, v2, DG_KV_PLAIN}};
+    s->host->log(s->inst, lvl, event, kv, k2 ? 2 : k1 ? 1 : 0);
+}
+
+static void respond(sp *s, dg_http_req *req, int status, const char *json)
+{
+    dg_kv h = {"Content-Type", "application/json", DG_KV_PLAIN};
+    s->host->http_respond(req, status, &h, 1, json, strlen(json));
+}
+
+/* -------------------------------------------------------- seen / stale */
+
+int sp_is_stale(sp *s, const char *order_id, int64_t updated_at)
+{
+    char key[96], *v = NULL;
+    int stale = 0;
+    if (!order_id || !updated_at)
+        return 0;
+    snprintf(key, sizeof key, "upd:%s", order_id);
+    if (s->host->state_get(s->inst, key, &v, NULL) == DG_OK && v) {
+        stale = updated_at < strtoll(v, NULL, 10);
+        s->host->free(v);
+    }
+    return stale;
+}
+
+void sp_mark_seen(sp *s, const char *order_id, int64_t updated_at)
+{
+    char key[96], val[32];
+    if (!order_id || !updated_at || sp_is_stale(s, order_id, updated_at))
+        return;
+    snprintf(key, sizeof key, "upd:%s", order_id);
+    snprintf(val, sizeof val, "%lld", (long long)updated_at);
+    s->host->state_put(s->inst, key, val, strlen(val), SP_SEEN_TTL_MS);
+}
+
+static int seen_key(sp *s, const char *key)
+{
+    char *v = NULL;
+    if (!key || s->host->state_get(s->inst, key, &v, NULL) != DG_OK)
+        return 0;
+    s->host->free(v);
+    return 1;
+}
+
+static void remember(sp *s, const char *wh_key, const char *ev_key, const char *order_id,
+                     int64_t updated_at)
+{
+    if (wh_key)
+        s->host->state_put(s->inst, wh_key, "1", 1, s->dedupe_ttl_ms);
+    if (ev_key)
+        s->host->state_put(s->inst, ev_key, "1", 1, s->dedupe_ttl_ms);
+    sp_mark_seen(s, order_id, updated_at);
+}
+
+/* ------------------------------------------------------ pending acks */
+
+static void pending_free(sp_pending *p)
+{
+    free(p->wh_key);
+    free(p->ev_key);
+    free(p->order_id);
+    free(p);
+}
+
+static void pending_unlink(sp *s, sp_pending *p)
+{
+    for (sp_pending **pp = &s->pending; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            return;
+        }
+}
+
+static void pending_timeout(void *ud)
+{
+    sp_pending *p = ud;
+    p->timer = NULL; /* one-shot: released by the host */
+    if (p->req) {
+        respond(p->s, p->req, 503, "{\"error\":\"not stored in time, retry\"}");
+        p->req = NULL;
+    }
+    sp_log(p->s, DG_LOG_WARN, "shopify.webhook_store_slow", "order_id", p->order_id, NULL, NULL);
+}
+
+static void pending_done(void *ud, int status)
+{
+    sp_pending *p = ud;
+    sp *s = p->s;
+    int ok = (status == DG_OK || status == DG_EEXIST) && !s->stopping;
+    if (p->in_emit) { /* called from inside emit_order: on_webhook finishes */
+        p->got_done = 1;
+        p->done_status = status;
+        return;
+    }
+    if (ok)
+        remember(s, p->wh_key, p->ev_key, p->order_id, p->updated_at);
+    if (p->req)
+        respond(s, p->req, ok ? 200 : 503, ok ? "{\"ok\":true}" : "{\"error\":\"store failed\"}");
+    if (p->timer)
+        s->host->timer_stop(p->timer);
+    pending_unlink(s, p);
+    pending_free(p);
+}
+
+/* -------------------------------------------------------------- webhook */
+
+static int verify_hmac(sp *s, const void *body, size_t len, const char *hdr)
+{
+    unsigned char mac[32];
+    char b64[64];
+    const char *secrets[2] = {s->client_secret, NULL};
+    if (s->prev_secret && s->rotation_until && s->host->now_ms(s->inst) < s->rotation_until)
+        secrets[1] = s->prev_secret;
+    for (int i = 0; i < 2; i++) {
+        if (!secrets[i])
+            continue;
+        int n = s->host->hmac(DG_HMAC_SHA256, secrets[i], strlen(secrets[i]), body, len, mac,
+                              sizeof mac);
+        if (n != 32 || s->host->base64_encode(mac, 32, b64, sizeof b64) < 0)
+            return 0;
+        if (s->host->ct_equal(b64, strlen(b64), hdr, strlen(hdr)))
+            return i + 1;
+    }
+    return 0;
+}
+
+static int topic_known(sp *s, const char *t)
+{
+    static const char *const topics[] = {"orders/create",    "orders/updated", "orders/paid",
+                                         "orders/cancelled", "orders/delete",  NULL};
+    for (int i = 0; topics[i]; i++)
+        if (strcmp(t, topics[i]) == 0)
+            return 1;
+    return s->payment_schedules_due && strcmp(t, "payment_schedules/due") == 0;
+}
+
+static void on_webhook(void *ud, dg_http_req *req)
+{
+    sp *s = ud;
+    const dg_host *H = s->host;
+    size_t len = 0;
+    const char *body = H->http_req_body(req, &len);
+    const char *mac = H->http_req_header(req, "X-Shopify-Hmac-Sha256");
+    const char *topic = H->http_req_header(req, "X-Shopify-Topic");
+    const char *shop = H->http_req_header(req, "X-Shopify-Shop-Domain");
+    const char *whid = H->http_req_header(req, "X-Shopify-Webhook-Id");
+    const char *evid = H->http_req_header(req, "X-Shopify-Event-Id");
+    char wh_key[256], ev_key[256], err[160];
+    int which;
+    sp_count(s, "dg_shopify_webhooks_total");
+    if (s->stopping) {
+        respond(s, req, 503, "{\"error\":\"shutting down\"}");
+        return;
+    }
+    if (!mac || !mac[0]) {
+        respond(s, req, 401, "{\"error\":\"missing X-Shopify-Hmac-Sha256\"}");
+        return;
+    }
+    if (!body || len == 0) {
+        respond(s, req, 401, "{\"error\":\"empty body\"}");
+        return;
+    }
+    if (!(which = verify_hmac(s, body, len, mac))) {
+        sp_count(s, "dg_shopify_webhook_bad_signature_total");
+        sp_log(s, DG_LOG_WARN, "shopify.webhook_bad_hmac", "topic", topic, NULL, NULL);
+        respond(s, req, 401, "{\"error\":\"invalid HMAC signature\"}");
+        return;
+    }
+    if (which == 2)
+        sp_log(s, DG_LOG_INFO, "shopify.webhook_previous_secret", "topic", topic, NULL, NULL);
+    if (!topic || !topic[0] || !shop || !shop[0] || !whid || !whid[0]) {
+        respond(s, req, 400,
+                "{\"error\":\"missing X-Shopify-Topic, -Shop-Domain or -Webhook-Id\"}");
+        return;
+    }
+    if (!sp_ieq(shop, s->shop_domain)) {
+        sp_log(s, DG_LOG_WARN, "shopify.webhook_wrong_shop", "shop", shop, NULL, NULL);
+        respond(s, req, 401, "{\"error\":\"unknown shop domain\"}");
+        return;
+    }
+    if (!topic_known(s, topic)) {
+        sp_log(s, DG_LOG_INFO, "shopify.webhook_topic_ignored", "topic", topic, NULL, NULL);
+        respond(s, req, 200, "{\"ok\":true,\"ignored\":true}");
+        return;
+    }
+    snprintf(wh_key, sizeof wh_key, "wh:%s:%s", topic, whid);
+    snprintf(ev_key, sizeof ev_key, "ev:%s:%s", topic, evid ? evid : "");
+    if (seen_key(s, wh_key) || (evid && evid[0] && seen_key(s, ev_key))) {
+        sp_count(s, "dg_shopify_webhook_duplicates_total");
+        respond(s, req, 200, "{\"ok\":true,\"duplicate\":true}");
+        return;
+    }
+    if (strcmp(topic, "payment_schedules/due") == 0) {
+        /* the payload names a payment schedule, not its order: reconcile now */
+        int rc = sp_gql_backfill(s, 0, 1);
+        remember(s, wh_key, evid && evid[0] ? ev_key : NULL, NULL, 0);
+        sp_log(s, DG_LOG_INFO, "shopify.payment_schedule_due", "reconcile",
+               rc == DG_PENDING ? "started" : "failed", NULL, NULL);
+        respond(s, req, 200, "{\"ok\":true}");
+        return;
+    }
+    cJSON *root = sp_json_parse(body, len);
+    sp_event e;
+    if (!root) {
+        respond(s, req, 400, "{\"error\":\"body is not JSON\"}");
+        return;
+    }
+    int rc = sp_map_order(root, topic, &s->map, &e, err, sizeof err);
+    cJSON_Delete(root);
+    if (rc != DG_OK) {
+        sp_event_free(&e);
+        sp_log(s, DG_LOG_WARN, "shopify.webhook_unusable", "reason", err, NULL, NULL);
+        respond(s, req, rc == DG_ENOMEM ? 503 : 400, "{\"error\":\"unusable order payload\"}");
+        return;
+    }
+    if (e.ev.kind != DG_ORDER_DELETED && sp_is_stale(s, e.ev.order_id, e.ev.updated_at)) {
+        sp_count(s, "dg_shopify_webhook_stale_total");
+        sp_log(s, DG_LOG_INFO, "shopify.webhook_stale", "order_id", e.ev.order_id, "topic", topic);
+        remember(s, wh_key, evid && evid[0] ? ev_key : NULL, NULL, 0);
+        sp_event_free(&e);
+        respond(s, req, 200, "{\"ok\":true,\"stale\":true}");
+        return;
+    }
+    char dedupe[256];
+    snprintf(dedupe, sizeof dedupe, "%s:%s", topic, whid);
+    e.ev.dedupe_key = dedupe;
+    sp_pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        sp_event_free(&e);
+        respond(s, req, 503, "{\"error\":\"out of memory\"}");
+        return;
+    }
+    p->s = s;
+    p->wh_key = strdup(wh_key);
+    p->ev_key = evid && evid[0] ? strdup(ev_key) : NULL;
+    p->order_id = strdup(e.ev.order_id);
+    p->updated_at = e.ev.updated_at;
+    p->in_emit = 1;
+    rc = H->emit_order(s->inst, &e.ev, pending_done, p);
+    p->in_emit = 0;
+    sp_event_free(&e);
+    if (rc == DG_PENDING && p->got_done)
+        rc = p->done_status;
+    if (rc == DG_PENDING) {
+        p->req = req;
+        p->timer = H->timer_start(s->inst, SP_ACK_DEADLINE_MS, 0, pending_timeout, p);
+        p->next = s->pending;
+        s->pending = p;
+        return;
+    }
+    if (rc == DG_OK || rc == DG_EEXIST) {
+        remember(s, p->wh_key, p->ev_key, p->order_id, p->updated_at);
+        respond(s, req, 200, rc == DG_OK ? "{\"ok\":true}" : "{\"ok\":true,\"duplicate\":true}");
+    } else {
+        sp_log(s, DG_LOG_ERROR, "shopify.webhook_store_failed", "error", H->strerror(rc), NULL,
+               NULL);
+        respond(s, req, 503, "{\"error\":\"store failed, retry\"}");
+    }
+    pending_free(p);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static int64_t cfg_int(sp *s, const char *key, int64_t def)
+{
+    int64_t v;
+    return s->host->config_int(s->inst, key, &v) == DG_OK ? v : def;
+}
+
+static int cfg_bool(sp *s, const char *key, int def)
+{
+    int v;
+    return s->host->config_bool(s->inst, key, &v) == DG_OK ? v : def;
+}
+
+static const char *cfg_str(sp *s, const char *key, const char *def)
+{
+    const char *v = s->host->config_string(s->inst, key);
+    return v && v[0] ? v : def;
+}
+
+static void sp_destroy(void *self);
+
+static int sp_configure(sp *s, const dg_host *host, dg_instance *inst, char *err, size_t len)
+{
+    char buf[512];
+    s->host = host;
+    s->inst = inst;
+    s->shop_domain = cfg_str(s, "shop_domain", NULL);
+    s->access_token = cfg_str(s, "access_token", NULL);
+    s->client_secret = cfg_str(s, "client_secret", NULL);
+    s->prev_secret = cfg_str(s, "previous_client_secret", NULL);
+    s->api_version = cfg_str(s, "api_version", "2025-10");
+    if (!s->shop_domain || !s->access_token || !s->client_secret) {
+        snprintf(err, len, "shop_domain, access_token and client_secret are required");
+        return DG_ECONFIG;
+    }
+    const char *ru = cfg_str(s, "rotation_until", NULL);
+    if (ru && sp_time_parse(ru, &s->rotation_until) != DG_OK) {
+        snprintf(err, len, "rotation_until is not an ISO-8601 time");
+        return DG_ECONFIG;
+    }
+    if (s->prev_secret && !ru) {
+        snprintf(err, len, "previous_client_secret needs rotation_until");
+        return DG_ECONFIG;
+    }
+    const char *base = cfg_str(s, "admin_base", NULL);
+    if (base)
+        snprintf(buf, sizeof buf, "%s/admin/api/%s/graphql.json", base, s->api_version);
+    else
+        snprintf(buf, sizeof buf, "https://%s/admin/api/%s/graphql.json", s->shop_domain,
+                 s->api_version);
+    s->graphql_url = strdup(buf);
+    snprintf(buf, sizeof buf, "/webhooks/shopify/%s", host->instance_name(inst));
+    s->route_path = strdup(buf);
+    size_t n = host->config_array_len(inst, "presale_tags");
+    int have_list = host->config_json(inst, "presale_tags") != NULL;
+    s->presale_tags = calloc(n ? n : 2, sizeof *s->presale_tags);
+    if (!s->graphql_url || !s->route_path || !s->presale_tags) {
+        snprintf(err, len, "out of memory");
+        return DG_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((s->presale_tags[s->n_presale_tags] =
+                 host->config_array_string(inst, "presale_tags", i)))
+            s->n_presale_tags++;
+    if (!have_list) {
+        s->presale_tags[0] = "pre-order";
+        s->presale_tags[1] = "deposit";
+        s->n_presale_tags = 2;
+    }
+    s->map.presale_tags = s->presale_tags;
+    s->map.n_presale_tags = s->n_presale_tags;
+    s->map.presale_note_attribute = cfg_str(s, "presale_note_attribute", NULL);
+    s->map.unpaid_close_after_ms = cfg_int(s, "unpaid_close_after_minutes", 1440) * 60000;
+    s->map.default_timezone = cfg_str(s, "default_timezone", NULL);
+    s->reconcile_ms = cfg_int(s, "reconcile_interval_s", 900) * 1000;
+    s->payment_schedules_due = cfg_bool(s, "payment_schedules_due", 0);
+    s->dedupe_ttl_ms = cfg_int(s, "dedupe_ttl_hours", 72) * 3600000;
+    s->page_size = (int)cfg_int(s, "page_size", 10);
+    s->refund_on_cancel = cfg_bool(s, "refund_on_cancel", 0);
+    if (s->page_size < 1 || s->page_size > 250 || s->reconcile_ms < 0 ||
+        s->map.unpaid_close_after_ms <= 0) {
+        snprintf(err, len, "page_size must be 1..250, intervals positive");
+        return DG_ECONFIG;
+    }
+    return DG_OK;
+}
+
+/* The host does not call destroy after a failed create: clean up here. */
+static int sp_create(const dg_host *host, dg_instance *inst, void **self, char *err, size_t len)
+{
+    sp *s = calloc(1, sizeof *s);
+    int rc;
+    *self = NULL;
+    if (!s) {
+        snprintf(err, len, "out of memory");
+        return DG_ENOMEM;
+    }
+    rc = sp_configure(s, host, inst, err, len);
+    if (rc != DG_OK) {
+        sp_destroy(s);
+        return rc;
+    }
+    *self = s;
+    return DG_OK;
+}
+
+static void reconcile_tick(void *ud)
+{
+    sp *s = ud;
+    if (!s->stopping)
+        sp_gql_backfill(s, 0, 1);
+}
+
+static int sp_start(void *self, char *err, size_t len)
+{
+    sp *s = self;
+    int rc = s->host->http_route(s->inst, "POST", s->route_path, on_webhook, s);
+    if (rc != DG_OK) {
+        snprintf(err, len, "cannot route %s: %s", s->route_path, s->host->strerror(rc));
+        return rc;
+    }
+    if (s->reconcile_ms > 0)
+        s->reconcile_timer =
+            s->host->timer_start(s->inst, s->reconcile_ms, s->reconcile_ms, reconcile_tick, s);
+    s->started = 1;
+    return DG_OK;
+}
+
+static int sp_stop(void *self, dg_op op)
+{
+    sp *s = self;
+    s->stopping = 1;
+    if (s->reconcile_timer)
+        s->host->timer_stop(s->reconcile_timer);
+    s->reconcile_timer = NULL;
+    for (sp_pending *p = s->pending; p; p = p->next) {
+        if (p->timer)
+            s->host->timer_stop(p->timer);
+        p->timer = NULL;
+        if (p->req)
+            respond(s, p->req, 503, "{\"error\":\"shutting down\"}");
+        p->req = NULL;
+    }
+    if (sp_gql_stop(s) > 0) {
+        s->stop_op = op;
+        s->stop_pending = 1;
+        return DG_PENDING; /* an orderCancel in flight: let it land */
+    }
+    return DG_OK;
+}
+
+static void sp_destroy(void *self)
+{
+    sp *s = self;
+    if (!s)
+        return;
+    while (s->pending) {
+        sp_pending *p = s->pending;
+        s->pending = p->next;
+        pending_free(p);
+    }
+    s->destroying = 1;
+    sp_gql_stop(s); /* frees what is left, calls nothing */
+    free(s->graphql_url);
+    free(s->route_path);
+    free(s->presale_tags);
+    free(s);
+}
+
+static int sp_backfill(void *self, dg_op op)
+{
+    return sp_gql_backfill(self, op, 0);
+}
+static int sp_act(void *self, const dg_store_action *a, dg_op op)
+{
+    return sp_gql_act(self, a, op);
+}
+
+static const dg_config_field sp_schema[] = {
+    {"shop_domain", DG_CFG_STRING, DG_CFGF_REQUIRED, NULL, "name.myshopify.com", 0, 0, {0}},
+    {"access_token",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED | DG_CFGF_SECRET,
+     NULL,
+     "Admin API access token (shpat_...)",
+     0,
+     0,
+     {0}},
+    {"client_secret",
+     DG_CFG_STRING,
+     DG_CFGF_REQUIRED | DG_CFGF_SECRET,
+     NULL,
+     "app client secret: webhook HMAC key",
+     0,
+     0,
+     {0}},
+    {"previous_client_secret",
+     DG_CFG_STRING,
+     DG_CFGF_SECRET,
+     NULL,
+     "secret before a rotation, accepted until rotation_until",
+     0,
+     0,
+     {0}},
+    {"rotation_until", DG_CFG_STRING, 0, NULL, "ISO-8601 end of the rotation period", 0, 0, {0}},
+    {"api_version", DG_CFG_STRING, 0, "\"2025-10\"", "Admin API version", 0, 0, {0}},
+    {"admin_base",
+     DG_CFG_STRING,
+     0,
+     NULL,
+     "API base URL (default https://<shop_domain>)",
+     0,
+     0,
+     {0}},
+    {"presale_tags",
+     DG_CFG_STRING_LIST,
+     0,
+     "[\"pre-order\",\"deposit\"]",
+     "order tags that mark a pre-sale",
+     0,
+     0,
+     {0}},
+    {"presale_note_attribute",
+     DG_CFG_STRING,
+     0,
+     NULL,
+     "note attribute that marks a pre-sale",
+     0,
+     0,
+     {0}},
+    {"unpaid_close_after_minutes",
+     DG_CFG_INT,
+     0,
+     "1440",
+     "store closes pending orders after",
+     1,
+     525600,
+     {0}},
+    {"default_timezone",
+     DG_CFG_STRING,
+     0,
+     NULL,
+     "IANA zone when the address says nothing",
+     0,
+     0,
+     {0}},
+    {"reconcile_interval_s",
+     DG_CFG_INT,
+     0,
+     "900",
+     "re-list open orders every (0: never)",
+     0,
+     604800,
+     {0}},
+    {"payment_schedules_due", DG_CFG_BOOL, 0, "false", "accept payment_schedules/due", 0, 0, {0}},
+    {"page_size",
+     DG_CFG_INT,
+     0,
+     "10",
+     "orders per GraphQL page (about 45 cost points each)",
+     1,
+     250,
+     {0}},
+    {"refund_on_cancel", DG_CFG_BOOL, 0, "false", "refund payments when cancelling", 0, 0, {0}},
+    {"dedupe_ttl_hours",
+     DG_CFG_INT,
+     0,
+     "72",
+     "how long webhook/event ids are remembered",
+     1,
+     8760,
+     {0}},
+    {NULL, 0, 0, NULL, NULL, 0, 0, {0}}};
+
+static const dg_store_ops sp_ops = {
+    .struct_size = sizeof(dg_store_ops),
+    .create = sp_create,
+    .start = sp_start,
+    .stop = sp_stop,
+    .destroy = sp_destroy,
+    .backfill = sp_backfill,
+    .act = sp_act,
+};
+
+static const dg_plugin_descriptor sp_desc = {
+    .struct_size = sizeof(dg_plugin_descriptor),
+    .abi_major = DG_ABI_MAJOR,
+    .abi_minor = DG_ABI_MINOR,
+    .kind = DG_PLUGIN_STORE,
+    .name = "shopify",
+    .version = "1.0.0",
+    .description = "Shopify orders: signed webhooks, GraphQL backfill, orderCancel",
+    .config_schema = sp_schema,
+    .store = &sp_ops,
+};
+
+DG_PLUGIN_DEFINE(shopify, sp_desc)
