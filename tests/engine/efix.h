@@ -50,7 +50,8 @@ typedef struct efix {
     int n_pend;
     /* store behaviour on re-read: 1 emits PAID, 0 emits nothing */
     int reread_paid;
-    int rereads;
+    int rereads, cancels;
+    char last_coupon[64], last_segment[24];
     char dbpath[128];
 } efix;
 
@@ -58,7 +59,12 @@ static int fx_render(void *ud, const char *id, const char *kind, const dg_msg_fa
                      dg_rendered *out, char *err, size_t len)
 {
     char buf[256];
-    (void)ud, (void)err, (void)len;
+    efix *fx = ud;
+    (void)err, (void)len;
+    if (fx) {
+        snprintf(fx->last_coupon, sizeof fx->last_coupon, "%s", f->coupon ? f->coupon : "");
+        snprintf(fx->last_segment, sizeof fx->last_segment, "%s", f->segment ? f->segment : "");
+    }
     snprintf(buf, sizeof buf, "%s|%s|%s|%lld", id, kind, f->order_name, (long long)f->amount_minor);
     out->text = strdup(buf);
     out->locale = strdup(f->locale ? f->locale : "en");
@@ -141,6 +147,7 @@ static int fs_act(void *self, const dg_store_action *a, dg_op op)
 {
     fstore *s = self;
     s->f->rereads += a->kind == DG_ACT_REREAD_ORDER;
+    s->f->cancels += a->kind == DG_ACT_CANCEL_ORDER;
     if (a->kind == DG_ACT_REREAD_ORDER && s->f->reread_paid) {
         dg_order_event ev;
         DG_INIT(&ev);
@@ -182,6 +189,7 @@ static void fx_engine(efix *f)
     o.store = f->st;
     o.cfg = &f->cfg;
     o.render = fx_render;
+    o.render_ud = f;
     o.seed = 42;
     assert_int_equal(dg_engine_new(&o, &f->e, err, sizeof err), 0);
     f->rt.sink = dg_engine_sink(f->e);

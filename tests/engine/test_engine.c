@@ -729,6 +729,33 @@ static void test_simulate(void **state)
     unlink(cfgp), unlink(ordp), unlink(evp), rmdir(dir);
 }
 
+/* Expiry with the store action turned on; a segment's template override and
+ * coupon reach the renderer. */
+static void test_expire_action_and_segment_template(void **state)
+{
+    efix *f = fx_new(T0, NULL);
+    int64_t due = iso("2026-03-10T16:00:00Z");
+    dg_playbook *pb = (dg_playbook *)dg_engine_cfg_playbook(&f->cfg, "presale_balance");
+    dg_segment_cfg *hv = &f->cfg.seg[DG_SEG_HIGH_VALUE];
+    (void)state;
+    pb->cancel_on_expire = 1;
+    snprintf(hv->coupon, sizeof hv->coupon, "THANKS5");
+    snprintf(hv->tmpl_from[0], sizeof hv->tmpl_from[0], "presale/gentle");
+    snprintf(hv->tmpl_to[0], sizeof hv->tmpl_to[0], "presale/gentle-vip");
+    hv->n_tmpl = 1;
+    fx_engine(f);
+    fx_order(f, "v1", DG_FLOW_PRESALE_BALANCE, due, "+12125550130", "US", "NY", NULL, 90000);
+    fx_run(f, due - D);
+    assert_string_equal(f->log[0].tmpl, "presale/gentle-vip");
+    assert_string_equal(f->last_coupon, "THANKS5");
+    assert_string_equal(f->last_segment, "high_value");
+    assert_int_equal(f->cancels, 0);
+    fx_run(f, due + 20 * D);
+    assert_int_equal(fx_case(f, "v1").status, DG_CASE_EXPIRED);
+    assert_int_equal(f->cancels, 1);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -742,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_events_misc),      cmocka_unit_test(test_tz_resolve),
         cmocka_unit_test(test_operator_and_misc), cmocka_unit_test(test_config_paths),
         cmocka_unit_test(test_simulate),
+        cmocka_unit_test(test_expire_action_and_segment_template),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
