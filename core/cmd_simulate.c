@@ -338,7 +338,8 @@ int dg_cmd_simulate(const char *config_path, const char *orders_path, const char
     }
     /* Orders arrive at their creation time, events at theirs. */
     {
-        size_t no = (size_t)cJSON_GetArraySize(orders), ne = events ? (size_t)cJSON_GetArraySize(events) : 0;
+        size_t no = (size_t)cJSON_GetArraySize(orders),
+               ne = events ? (size_t)cJSON_GetArraySize(events) : 0;
         cJSON **all = calloc(no + ne + 1, sizeof *all);
         size_t k = 0;
         cJSON_ArrayForEach(o, orders) all[k++] = o;

@@ -58,7 +58,9 @@ uint64_t dg__rnd(dg_engine *e)
 void dg__customer_key(const dg_case *c, char *out, size_t len)
 {
     snprintf(out, len, "%s:%s", c->store,
-             c->cust_id[0] ? c->cust_id : c->phone[0] ? c->phone : c->email);
+             c->cust_id[0] ? c->cust_id
+             : c->phone[0] ? c->phone
+                           : c->email);
 }
 
 int64_t dg__paid_history(dg_engine *e, const dg_case *c)
@@ -101,8 +103,7 @@ static dg_instance *resolve_channel(dg_engine *e, const char *entry, const char 
 {
     dg_instance *best = NULL;
     for (dg_instance *i = e->rt->instances; i; i = i->next) {
-        if (dg_instance_kind(i) != DG_PLUGIN_CHANNEL || i->state != DG_INST_STARTED ||
-            !i->healthy)
+        if (dg_instance_kind(i) != DG_PLUGIN_CHANNEL || i->state != DG_INST_STARTED || !i->healthy)
             continue;
         if (strcmp(i->name, entry) == 0) {
             best = i;
@@ -157,9 +158,12 @@ static int windows_for(const dg_engine *e, const dg_playbook *pb, const char *ki
 static int64_t anchor_of(const dg_case *c, int anchor)
 {
     switch (anchor) {
-    case DG_ANCHOR_CREATED: return c->created_at;
-    case DG_ANCHOR_CLOSE: return c->close_at;
-    default: return c->due_at;
+    case DG_ANCHOR_CREATED:
+        return c->created_at;
+    case DG_ANCHOR_CLOSE:
+        return c->close_at;
+    default:
+        return c->due_at;
     }
 }
 
@@ -338,8 +342,8 @@ static void probe_read(void *ud, const dg_touch *t)
         p->read = 1;
 }
 
-static const char *pick_template(dg_engine *e, const dg_case *c, const dg_step *st,
-                                 int64_t now, unsigned seg_mask)
+static const char *pick_template(dg_engine *e, const dg_case *c, const dg_step *st, int64_t now,
+                                 unsigned seg_mask)
 {
     const char *id = st->tmpl;
     if (c->followup_done)
@@ -363,8 +367,7 @@ static int render_for(dg_engine *e, const dg_case *c, const dg_step *st, const c
     char full[160];
     const dg_playbook *pb = pb_of(e, c);
     memset(&f, 0, sizeof f);
-    snprintf(full, sizeof full, "%s%s%s", c->first_name, c->last_name[0] ? " " : "",
-             c->last_name);
+    snprintf(full, sizeof full, "%s%s%s", c->first_name, c->last_name[0] ? " " : "", c->last_name);
     f.locale = c->locale[0] ? c->locale : NULL;
     f.tz = z->z[0];
     f.first_name = c->first_name;
@@ -462,9 +465,8 @@ static int start_touch(dg_engine *e, dg_case *c, int new_stage, dg_touch *retry,
             snprintf(t.channel, sizeof t.channel, "%s", inst->name);
             snprintf(t.kind, sizeof t.kind, "%s", kind);
             snprintf(t.template_id, sizeof t.template_id, "%s", tmpl);
-            snprintf(t.idem_key, sizeof t.idem_key, "c%lld-s%lld-%s%s-render%lld",
-                     (long long)c->id, (long long)c->step, c->followup_done ? "f-" : "",
-                     inst->name, (long long)now);
+            snprintf(t.idem_key, sizeof t.idem_key, "c%lld-s%lld-%s%s-render%lld", (long long)c->id,
+                     (long long)c->step, c->followup_done ? "f-" : "", inst->name, (long long)now);
             t.status = DG_TOUCH_FAILED;
             t.error_class = DG_ERRC_CONFIG;
             snprintf(t.error_code, sizeof t.error_code, "render");
@@ -493,9 +495,11 @@ static int start_touch(dg_engine *e, dg_case *c, int new_stage, dg_touch *retry,
             c->messages_sent++;
         }
         snprintf(t.template_id, sizeof t.template_id, "%s", tmpl);
-        snprintf(t.why, sizeof t.why, "%s", retry ? "retry" : c->next_kind == DG_NEXT_FALLBACK ?
-                                                     "fallback: no answer in the window" :
-                                                     new_stage ? "stage due" : "next channel");
+        snprintf(t.why, sizeof t.why, "%s",
+                 retry                              ? "retry"
+                 : c->next_kind == DG_NEXT_FALLBACK ? "fallback: no answer in the window"
+                 : new_stage                        ? "stage due"
+                                                    : "next channel");
         t.status = DG_TOUCH_SENDING;
         t.updated_at = now;
         if (e->st->vt->touch_put(e->st, &t) != 0) {
@@ -660,8 +664,10 @@ void dg__process_case(dg_engine *e, int64_t id, int64_t now)
         r = start_touch(e, &c, 1, NULL, now);
         if (r == START_CAPPED) {
             c.needs_person = 1;
-            dg__end_case(e, &c, DG_CASE_PAUSED, "promise date passed, touch cap reached: "
-                                                "a person should call", now);
+            dg__end_case(e, &c, DG_CASE_PAUSED,
+                         "promise date passed, touch cap reached: "
+                         "a person should call",
+                         now);
         } else if (r != START_SENT && r != START_MOVED) {
             after_no_send(e, &c, r, now);
         }
@@ -785,4 +791,7 @@ void dg_engine_free(dg_engine *e)
     free(e);
 }
 
-void dg_engine_get_stats(const dg_engine *e, dg_engine_stats *out) { *out = e->stats; }
+void dg_engine_get_stats(const dg_engine *e, dg_engine_stats *out)
+{
+    *out = e->stats;
+}

@@ -36,8 +36,7 @@ typedef struct dg_engine dg_engine;
 /* What the engine did, for simulate and tests (optional). */
 typedef struct dg_engine_observer {
     /* A message is handed to a channel now. */
-    void (*on_send)(void *ud, const dg_case *c, const dg_touch *t,
-                    const dg_outbound_message *m);
+    void (*on_send)(void *ud, const dg_case *c, const dg_touch *t, const dg_outbound_message *m);
     /* A decision worth a line in a timeline ("moved", "expired", "paused"...). */
     void (*on_note)(void *ud, const dg_case *c, const char *what, const char *why);
     void *ud;
@@ -90,8 +89,7 @@ void dg_engine_get_stats(const dg_engine *e, dg_engine_stats *out);
 /* A renderer that always fails with DG_ENOTSUP (the daemon's placeholder
  * until the template layer is wired in). */
 int dg_render_unavailable(void *ud, const char *template_id, const char *channel_kind,
-                          const dg_msg_facts *facts, dg_rendered *out, char *err,
-                          size_t err_len);
+                          const dg_msg_facts *facts, dg_rendered *out, char *err, size_t err_len);
 
 /* `duegate simulate` (core/cmd_simulate.c). */
 int dg_cmd_simulate(const char *config_path, const char *orders_path, const char *events_path,

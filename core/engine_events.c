@@ -84,8 +84,7 @@ static int order_tx(dg_engine *e, const dg_order_event *ev, int64_t now)
     found = rc == 0;
     if (found && ev->updated_at && c.updated_at > ev->updated_at)
         return 0; /* stale: the store has sent something newer already */
-    if (ev->kind == DG_ORDER_PAID ||
-        (ev->kind == DG_ORDER_UPSERT && ev->amount_owed_minor <= 0)) {
+    if (ev->kind == DG_ORDER_PAID || (ev->kind == DG_ORDER_UPSERT && ev->amount_owed_minor <= 0)) {
         if (found)
             return end_paid(e, &c, DG_CASE_PAID, "paid", now);
         fill_case(&c, ev);
@@ -93,8 +92,7 @@ static int order_tx(dg_engine *e, const dg_order_event *ev, int64_t now)
         return 0;
     }
     if (ev->kind == DG_ORDER_CANCELLED || ev->kind == DG_ORDER_DELETED)
-        return found ? end_paid(e, &c, DG_CASE_CANCELLED, "order cancelled in the store", now)
-                     : 0;
+        return found ? end_paid(e, &c, DG_CASE_CANCELLED, "order cancelled in the store", now) : 0;
     if (ev->kind != DG_ORDER_UPSERT)
         return DG_EINVAL;
     if (found) {
@@ -181,16 +179,19 @@ static int word_eq(const char *text, const char *const *words)
     return 0;
 }
 
-static const char *const stop_words[] = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END",
-                                         "QUIT", "OPTOUT", "OPT-OUT", "OPT OUT", "REVOKE",
-                                         "ARRET", "ARRÊT", "PARAR", "BAJA", "退订", NULL};
-static const char *const paid_words[] = {"PAID", "I PAID", "I HAVE PAID", "I'VE PAID",
-                                         "ALREADY PAID", "JUST PAID", "DONE, PAID", "PAGADO",
-                                         "YA PAGUÉ", "PAGUEI", "JÁ PAGUEI", "BEZAHLT", "PAYÉ",
-                                         "已付", "已付款", "已支付", NULL};
+static const char *const stop_words[] = {
+    "STOP",    "STOPALL", "UNSUBSCRIBE", "CANCEL", "END",   "QUIT", "OPTOUT", "OPT-OUT",
+    "OPT OUT", "REVOKE",  "ARRET",       "ARRÊT",  "PARAR", "BAJA", "退订",   NULL};
+static const char *const paid_words[] = {
+    "PAID",   "I PAID",   "I HAVE PAID", "I'VE PAID", "ALREADY PAID", "JUST PAID", "DONE, PAID",
+    "PAGADO", "YA PAGUÉ", "PAGUEI",      "JÁ PAGUEI", "BEZAHLT",      "PAYÉ",      "已付",
+    "已付款", "已支付",   NULL};
 
 int dg__is_stop_word(const char *t);
-int dg__is_stop_word(const char *t) { return t && word_eq(t, stop_words); }
+int dg__is_stop_word(const char *t)
+{
+    return t && word_eq(t, stop_words);
+}
 
 static int says_paid(const dg_channel_event *ev)
 {
@@ -203,13 +204,20 @@ static int says_paid(const dg_channel_event *ev)
 static int rank(int s)
 {
     switch (s) {
-    case DG_TOUCH_SCHEDULED: return 0;
-    case DG_TOUCH_SENDING: return 1;
-    case DG_TOUCH_SENT: return 2;
-    case DG_TOUCH_DELIVERED: return 3;
-    case DG_TOUCH_READ: return 4;
-    case DG_TOUCH_REPLIED: return 5;
-    default: return 6; /* failed, expired: final */
+    case DG_TOUCH_SCHEDULED:
+        return 0;
+    case DG_TOUCH_SENDING:
+        return 1;
+    case DG_TOUCH_SENT:
+        return 2;
+    case DG_TOUCH_DELIVERED:
+        return 3;
+    case DG_TOUCH_READ:
+        return 4;
+    case DG_TOUCH_REPLIED:
+        return 5;
+    default:
+        return 6; /* failed, expired: final */
     }
 }
 
@@ -359,13 +367,13 @@ int dg_engine_channel(dg_engine *e, dg_instance *inst, const dg_channel_event *e
     if (rc < 0)
         e->n_jobs = jobs_before;
     else if (!e->in_dispatch) /* else the dispatch under way picks them up */
-        dg__dispatch(e, 1); /* store re-reads asked for by "I paid" */
+        dg__dispatch(e, 1);   /* store re-reads asked for by "I paid" */
     dg__arm(e);
     return rc < 0 ? rc : DG_OK;
 }
 
-static int sink_order(void *ud, dg_instance *inst, const dg_order_event *ev,
-                      dg_emit_done_cb done, void *done_ud)
+static int sink_order(void *ud, dg_instance *inst, const dg_order_event *ev, dg_emit_done_cb done,
+                      void *done_ud)
 {
     (void)done, (void)done_ud;
     return dg_engine_order(ud, inst, ev);
@@ -458,7 +466,8 @@ static int op_promise(dg_engine *e, dg_case *c, const void *arg, int64_t now)
         c->step = pb->n_steps - 1;
     c->next_kind = DG_NEXT_FOLLOWUP;
     c->next_at = at;
-    snprintf(c->next_step, sizeof c->next_step, "one follow-up if still unpaid on the promised date");
+    snprintf(c->next_step, sizeof c->next_step,
+             "one follow-up if still unpaid on the promised date");
     return 0;
 }
 
@@ -469,9 +478,9 @@ static int op_end(dg_engine *e, dg_case *c, const void *arg, int64_t now)
         return DG_ESTATE;
     history(e, c, status == DG_CASE_RESOLVED ? "resolved" : "wont_pay", now);
     c->needs_person = 0;
-    return dg__end_case(e, c, status, status == DG_CASE_RESOLVED ? "resolved by an operator"
-                                                                 : "closed: won't pay",
-                        now);
+    return dg__end_case(
+        e, c, status, status == DG_CASE_RESOLVED ? "resolved by an operator" : "closed: won't pay",
+        now);
 }
 
 int dg_engine_resume(dg_engine *e, int64_t id, const char *who)

@@ -12,7 +12,7 @@ typedef struct dg__job {
     dg_case c;
     dg_touch t;
     dg_rendered r;
-    int act;  /* dg_store_action_kind */
+    int act; /* dg_store_action_kind */
 } dg__job;
 
 typedef struct dg__done {

@@ -36,11 +36,10 @@ static void queue_done(dg_engine *e, int64_t touch_id, const dg_result *res, int
         d->retry_after = res->retry_after_ms;
         snprintf(d->provider_id, sizeof d->provider_id, "%s",
                  res->provider_id ? res->provider_id : "");
-        snprintf(d->error_code, sizeof d->error_code, "%s",
-                 res->error_code ? res->error_code : "");
+        snprintf(d->error_code, sizeof d->error_code, "%s", res->error_code ? res->error_code : "");
     } else {
-        d->error_class = status == DG_ESTATE || status == DG_ENOMEM ? DG_ERRC_RETRYABLE
-                                                                    : DG_ERRC_PERMANENT;
+        d->error_class =
+            status == DG_ESTATE || status == DG_ENOMEM ? DG_ERRC_RETRYABLE : DG_ERRC_PERMANENT;
     }
 }
 
@@ -161,8 +160,8 @@ static void on_act_done(void *ud, dg_instance *inst, const dg_result *res)
 {
     (void)ud;
     if (res && res->status != DG_OK)
-        dg_logf(DG_LOG_WARN, inst->name, "store_action_failed", "error",
-                dg_strerror(res->status), NULL);
+        dg_logf(DG_LOG_WARN, inst->name, "store_action_failed", "error", dg_strerror(res->status),
+                NULL);
 }
 
 static void send_one(dg_engine *e, dg__job *j)
@@ -313,4 +312,3 @@ void dg_engine_run_due(dg_engine *e)
     free(ids);
     dg__arm(e);
 }
-

@@ -8,14 +8,12 @@
 #include "error.h"
 #include "playbook.h"
 
-const char *const dg_segment_names[DG_SEG__N] = {"busy",       "hesitant",  "high_intent",
-                                                 "price_sensitive", "high_value", "returning",
-                                                 "new"};
+const char *const dg_segment_names[DG_SEG__N] = {
+    "busy", "hesitant", "high_intent", "price_sensitive", "high_value", "returning", "new"};
 
-static int fail(const dg_config *cfg, const char *path, char *err, size_t len, const char *fmt,
-                ...) __attribute__((format(printf, 5, 6)));
-static int fail(const dg_config *cfg, const char *path, char *err, size_t len, const char *fmt,
-                ...)
+static int fail(const dg_config *cfg, const char *path, char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int fail(const dg_config *cfg, const char *path, char *err, size_t len, const char *fmt, ...)
 {
     char msg[400];
     va_list ap;
@@ -23,8 +21,7 @@ static int fail(const dg_config *cfg, const char *path, char *err, size_t len, c
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (cfg)
-        dg_errf(err, len, "%s:%d: %s: %s", cfg->path, dg_json_line_of(cfg->text, path), path,
-                msg);
+        dg_errf(err, len, "%s:%d: %s: %s", cfg->path, dg_json_line_of(cfg->text, path), path, msg);
     else
         dg_errf(err, len, "%s: %s", path, msg);
     return DG_ECONFIG;
@@ -73,8 +70,7 @@ static void defaults(dg_engine_cfg *c)
     p->close_after = 24 * HOUR_MS;
     step_init(&p->steps[0], "service", DG_ANCHOR_CREATED, 30 * MIN_MS, "unpaid/30min", NULL,
               20 * MIN_MS);
-    step_init(&p->steps[1], "value", DG_ANCHOR_CREATED, 3 * HOUR_MS, "unpaid/value", NULL,
-              HOUR_MS);
+    step_init(&p->steps[1], "value", DG_ANCHOR_CREATED, 3 * HOUR_MS, "unpaid/value", NULL, HOUR_MS);
     strcpy(p->steps[1].tmpl_no_reply, "scenario/no-reply-new-angle");
     step_init(&p->steps[2], "last_chance", DG_ANCHOR_CLOSE, -HOUR_MS, "unpaid/last-chance", NULL,
               30 * MIN_MS);
@@ -110,8 +106,7 @@ typedef struct rd {
     size_t len;
 } rd;
 
-static int get_str(rd *r, const cJSON *o, const char *key, const char *path, char *dst,
-                   size_t cap)
+static int get_str(rd *r, const cJSON *o, const char *key, const char *path, char *dst, size_t cap)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     char p[256];
@@ -138,8 +133,8 @@ static int get_dur(rd *r, const cJSON *o, const char *key, const char *path, int
     return 0;
 }
 
-static int get_int(rd *r, const cJSON *o, const char *key, const char *path, int64_t lo,
-                   int64_t hi, int64_t *dst)
+static int get_int(rd *r, const cJSON *o, const char *key, const char *path, int64_t lo, int64_t hi,
+                   int64_t *dst)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     char p[256];
@@ -148,8 +143,8 @@ static int get_int(rd *r, const cJSON *o, const char *key, const char *path, int
     snprintf(p, sizeof p, "%s.%s", path, key);
     if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
         v->valuedouble < (double)lo || v->valuedouble > (double)hi)
-        return fail(r->cfg, p, r->err, r->len, "expected an integer in %lld..%lld",
-                    (long long)lo, (long long)hi);
+        return fail(r->cfg, p, r->err, r->len, "expected an integer in %lld..%lld", (long long)lo,
+                    (long long)hi);
     *dst = (int64_t)v->valuedouble;
     return 0;
 }
@@ -200,9 +195,9 @@ static int check_keys(rd *r, const cJSON *o, const char *path, const char *const
 
 static int load_step(rd *r, const cJSON *o, const char *path, dg_step *s, int presale)
 {
-    static const char *const keys[] = {"stage",    "anchor",        "offset",      "template",
-                                       "template_overdue", "template_no_reply", "channels",
-                                       "answer_window", NULL};
+    static const char *const keys[] = {"stage",    "anchor",           "offset",
+                                       "template", "template_overdue", "template_no_reply",
+                                       "channels", "answer_window",    NULL};
     const cJSON *ch;
     char anchor[16] = "";
     int rc = check_keys(r, o, path, keys);
@@ -242,8 +237,9 @@ static int load_step(rd *r, const cJSON *o, const char *path, dg_step *s, int pr
         (s->offset < -3 * DAY_MS || s->offset > -DAY_MS)) {
         char p[256];
         snprintf(p, sizeof p, "%s.offset", path);
-        return fail(r->cfg, p, r->err, r->len, "the gentle stage goes 1 to 3 days before the due "
-                                               "date (-3d..-1d)");
+        return fail(r->cfg, p, r->err, r->len,
+                    "the gentle stage goes 1 to 3 days before the due "
+                    "date (-3d..-1d)");
     }
     if (s->answer_window < 0) {
         char p[256];
@@ -253,8 +249,7 @@ static int load_step(rd *r, const cJSON *o, const char *path, dg_step *s, int pr
     if ((ch = cJSON_GetObjectItemCaseSensitive(o, "channels")) != NULL) {
         char p[256];
         snprintf(p, sizeof p, "%s.channels", path);
-        if (!cJSON_IsArray(ch) || cJSON_GetArraySize(ch) < 1 ||
-            cJSON_GetArraySize(ch) > DG_CH_MAX)
+        if (!cJSON_IsArray(ch) || cJSON_GetArraySize(ch) < 1 || cJSON_GetArraySize(ch) > DG_CH_MAX)
             return fail(r->cfg, p, r->err, r->len, "expected 1 to %d channel names", DG_CH_MAX);
         s->n_channels = 0;
         for (int i = 0; i < cJSON_GetArraySize(ch); i++) {
@@ -271,8 +266,8 @@ static int load_step(rd *r, const cJSON *o, const char *path, dg_step *s, int pr
 
 static int load_playbook(rd *r, const char *name, const cJSON *o, dg_engine_cfg *c)
 {
-    static const char *const keys[] = {"flow",  "window",       "final_window", "expire_action",
-                                       "steps", "close_after", NULL};
+    static const char *const keys[] = {
+        "flow", "window", "final_window", "expire_action", "steps", "close_after", NULL};
     char path[128], flow[32] = "", window[16] = "", act[32] = "";
     dg_playbook *p = (dg_playbook *)dg_engine_cfg_playbook(c, name);
     const cJSON *steps;
@@ -288,7 +283,8 @@ static int load_playbook(rd *r, const char *name, const cJSON *o, dg_engine_cfg 
         snprintf(p->name, sizeof p->name, "%s", name);
         p->golden = 1;
     }
-    if ((rc = check_keys(r, o, path, keys)) || (rc = get_str(r, o, "flow", path, flow, sizeof flow)) ||
+    if ((rc = check_keys(r, o, path, keys)) ||
+        (rc = get_str(r, o, "flow", path, flow, sizeof flow)) ||
         (rc = get_str(r, o, "window", path, window, sizeof window)) ||
         (rc = get_dur(r, o, "final_window", path, &p->final_window)) ||
         (rc = get_dur(r, o, "close_after", path, &p->close_after)) ||
@@ -337,8 +333,8 @@ static int load_playbook(rd *r, const char *name, const cJSON *o, dg_engine_cfg 
             if (p->flow == DG_FLOW_UNPAID_ORDER)
                 s->anchor = DG_ANCHOR_CREATED;
             snprintf(sp, sizeof sp, "%s[%d]", pp, i);
-            if ((rc = load_step(r, cJSON_GetArrayItem(steps, i), sp,
-                                s, p->flow == DG_FLOW_PRESALE_BALANCE)))
+            if ((rc = load_step(r, cJSON_GetArrayItem(steps, i), sp, s,
+                                p->flow == DG_FLOW_PRESALE_BALANCE)))
                 return rc;
         }
     }
@@ -354,8 +350,8 @@ static int load_segments(rd *r, const cJSON *o, dg_engine_cfg *c)
         return fail(r->cfg, "segments", r->err, r->len, "expected an object");
     cJSON_ArrayForEach(it, o)
     {
-        static const char *const keys[] = {"cadence", "max_touches", "coupon", "templates",
-                                           "threshold_minor", "min_items", NULL};
+        static const char *const keys[] = {"cadence",         "max_touches", "coupon", "templates",
+                                           "threshold_minor", "min_items",   NULL};
         char path[128];
         int idx = -1, rc;
         int64_t v;
@@ -462,9 +458,11 @@ static int load_quiet(rd *r, const cJSON *o, dg_engine_cfg *c)
 
 static int load_engine(rd *r, const cJSON *o, dg_engine_cfg *c)
 {
-    static const char *const keys[] = {"golden_hours", "max_touches", "max_messages", "retry",
-                                       "store_tz", "reread_before_final", "reread_wait",
-                                       "promise_followup_template", "channel_kinds", NULL};
+    static const char *const keys[] = {"golden_hours",  "max_touches",
+                                       "max_messages",  "retry",
+                                       "store_tz",      "reread_before_final",
+                                       "reread_wait",   "promise_followup_template",
+                                       "channel_kinds", NULL};
     static const char *const rkeys[] = {"base", "cap", "max_attempts", NULL};
     const cJSON *retry, *kinds, *it;
     int64_t v;
@@ -480,8 +478,7 @@ static int load_engine(rd *r, const cJSON *o, dg_engine_cfg *c)
     if (!rc)
         rc = get_str(r, o, "store_tz", "engine", c->store_tz, sizeof c->store_tz);
     if (!rc && !dg_tz_valid(c->store_tz))
-        rc = fail(r->cfg, "engine.store_tz", r->err, r->len, "unknown time zone '%s'",
-                  c->store_tz);
+        rc = fail(r->cfg, "engine.store_tz", r->err, r->len, "unknown time zone '%s'", c->store_tz);
     if (!rc)
         rc = get_bool(r, o, "reread_before_final", "engine", &c->reread_before_final);
     if (!rc)
@@ -509,7 +506,8 @@ static int load_engine(rd *r, const cJSON *o, dg_engine_cfg *c)
             if (!cJSON_IsString(it) ||
                 (strcmp(it->valuestring, "whatsapp") && strcmp(it->valuestring, "sms") &&
                  strcmp(it->valuestring, "email")))
-                return fail(r->cfg, p, r->err, r->len, "expected \"whatsapp\", \"sms\" or \"email\"");
+                return fail(r->cfg, p, r->err, r->len,
+                            "expected \"whatsapp\", \"sms\" or \"email\"");
             if (c->n_kinds >= 16 || strlen(it->string) >= 48)
                 return fail(r->cfg, p, r->err, r->len, "too many entries or name too long");
             snprintf(c->kind_inst[c->n_kinds], 48, "%s", it->string);

@@ -23,23 +23,24 @@ typedef enum dg_anchor { DG_ANCHOR_DUE = 0, DG_ANCHOR_CREATED = 1, DG_ANCHOR_CLO
 
 typedef struct dg_step {
     char stage[32];
-    int anchor;               /* dg_anchor */
-    int64_t offset;           /* from the anchor, ms (may be negative) */
-    char tmpl[64];            /* template id */
-    char tmpl_overdue[64];    /* used when sent after the deadline ("" none) */
-    char tmpl_no_reply[64];   /* used when an earlier touch was read with no reply */
+    int anchor;                   /* dg_anchor */
+    int64_t offset;               /* from the anchor, ms (may be negative) */
+    char tmpl[64];                /* template id */
+    char tmpl_overdue[64];        /* used when sent after the deadline ("" none) */
+    char tmpl_no_reply[64];       /* used when an earlier touch was read with no reply */
     char channels[DG_CH_MAX][48]; /* channel kinds or instance names, in order */
     int n_channels;
-    int64_t answer_window;    /* wait for a reply before the next channel */
+    int64_t answer_window; /* wait for a reply before the next channel */
 } dg_step;
 
 typedef struct dg_playbook {
     char name[48];
-    int flow;              /* dg_order_flow it applies to */
-    int golden;            /* 1: golden hours; 0: the awake window only */
-    int64_t final_window;  /* after the last touch: expiry (presale) */
-    int cancel_on_expire;  /* store action on expiry */
-    int64_t close_after;   /* unpaid: order closes this long after creation when the order says nothing */
+    int flow;             /* dg_order_flow it applies to */
+    int golden;           /* 1: golden hours; 0: the awake window only */
+    int64_t final_window; /* after the last touch: expiry (presale) */
+    int cancel_on_expire; /* store action on expiry */
+    int64_t
+        close_after; /* unpaid: order closes this long after creation when the order says nothing */
     dg_step steps[DG_STEP_MAX];
     int n_steps;
 } dg_playbook;
@@ -72,18 +73,18 @@ typedef struct dg_sms_window {
 typedef struct dg_engine_cfg {
     dg_playbook pb[DG_PB_MAX];
     int n_pb;
-    dg_window golden;         /* engine.golden_hours, default 09:00-11:00 */
-    dg_window awake;          /* complement of quiet_hours.night (21:00-08:00) */
-    dg_sms_window sms[16];    /* legal windows (tightened by quiet_hours.sms) */
+    dg_window golden;      /* engine.golden_hours, default 09:00-11:00 */
+    dg_window awake;       /* complement of quiet_hours.night (21:00-08:00) */
+    dg_sms_window sms[16]; /* legal windows (tightened by quiet_hours.sms) */
     int n_sms;
-    int max_touches;          /* engine.max_touches (3) */
-    int max_messages;         /* engine.max_messages (6) */
-    int64_t retry_base, retry_cap; /* engine.retry.base (1m), .cap (1h) */
-    int retry_max;            /* engine.retry.max_attempts (5): then dead letter */
-    char store_tz[64];        /* engine.store_tz (UTC) */
-    int reread_before_final;  /* engine.reread_before_final (true) */
-    int64_t reread_wait;      /* engine.reread_wait (2m) */
-    char followup_template[64]; /* engine.promise_followup_template */
+    int max_touches;                           /* engine.max_touches (3) */
+    int max_messages;                          /* engine.max_messages (6) */
+    int64_t retry_base, retry_cap;             /* engine.retry.base (1m), .cap (1h) */
+    int retry_max;                             /* engine.retry.max_attempts (5): then dead letter */
+    char store_tz[64];                         /* engine.store_tz (UTC) */
+    int reread_before_final;                   /* engine.reread_before_final (true) */
+    int64_t reread_wait;                       /* engine.reread_wait (2m) */
+    char followup_template[64];                /* engine.promise_followup_template */
     char kind_inst[16][48], kind_name[16][12]; /* engine.channel_kinds */
     int n_kinds;
     int64_t high_value_minor; /* segments.high_value.threshold_minor (20000) */

@@ -10,8 +10,8 @@
 static int parse_hhmm(const char *s, int *out)
 {
     int h, m, n = 0;
-    if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5 || h < 0 || h > 24 || m < 0 ||
-        m > 59 || (h == 24 && m != 0))
+    if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5 || h < 0 || h > 24 || m < 0 || m > 59 ||
+        (h == 24 && m != 0))
         return DG_EINVAL;
     *out = h * 60 + m;
     return 0;
@@ -32,7 +32,10 @@ dg_window dg_window_and(dg_window a, dg_window b)
     return w;
 }
 
-int dg_window_empty(dg_window w) { return w.end <= w.start; }
+int dg_window_empty(dg_window w)
+{
+    return w.end <= w.start;
+}
 
 int dg_duration_parse(const char *s, int64_t *out)
 {
@@ -58,7 +61,8 @@ int dg_duration_parse(const char *s, int64_t *out)
         mul = 0;
     else
         return DG_EINVAL;
-    if (v > 3650 * 86400000.0 / (double)(mul ? mul : 1) || v < -3650 * 86400000.0 / (double)(mul ? mul : 1))
+    if (v > 3650 * 86400000.0 / (double)(mul ? mul : 1) ||
+        v < -3650 * 86400000.0 / (double)(mul ? mul : 1))
         return DG_EINVAL;
     *out = (int64_t)(v * (double)mul);
     return 0;

@@ -18,8 +18,8 @@
 #include "store.h"
 
 typedef struct dg_seg_eff {
-    unsigned mask;      /* 1u << DG_SEG_* */
-    int primary;        /* DG_SEG_* */
+    unsigned mask; /* 1u << DG_SEG_* */
+    int primary;   /* DG_SEG_* */
     double cadence;
     int max_touches;
     const char *coupon; /* points into the config, "" none */

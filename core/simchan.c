@@ -36,7 +36,10 @@ static int s_stop(void *self, dg_op op)
     return DG_OK;
 }
 
-static void s_destroy(void *self) { free(self); }
+static void s_destroy(void *self)
+{
+    free(self);
+}
 
 static int s_send(void *self, const dg_outbound_message *m, dg_op op)
 {
@@ -61,19 +64,23 @@ static int s_send(void *self, const dg_outbound_message *m, dg_op op)
 
 static const dg_config_field s_schema[] = {{NULL, 0, 0, NULL, NULL, 0, 0, {0}}};
 
-#define OPS(caps)                                                                               \
-    {.struct_size = sizeof(dg_channel_ops), .capabilities = (caps), .create = s_create,          \
-     .start = s_start, .stop = s_stop, .destroy = s_destroy, .send = s_send}
-#define DESC(nm, ops)                                                                           \
-    {.struct_size = sizeof(dg_plugin_descriptor), .abi_major = DG_ABI_MAJOR,                     \
-     .abi_minor = DG_ABI_MINOR, .kind = DG_PLUGIN_CHANNEL, .name = nm, .version = "0",           \
-     .description = "in-process simulated channel", .config_schema = s_schema, .channel = &ops}
+#define OPS(caps)                                                                                  \
+    {                                                                                              \
+        .struct_size = sizeof(dg_channel_ops), .capabilities = (caps), .create = s_create,         \
+        .start = s_start, .stop = s_stop, .destroy = s_destroy, .send = s_send                     \
+    }
+#define DESC(nm, ops)                                                                              \
+    {                                                                                              \
+        .struct_size = sizeof(dg_plugin_descriptor), .abi_major = DG_ABI_MAJOR,                    \
+        .abi_minor = DG_ABI_MINOR, .kind = DG_PLUGIN_CHANNEL, .name = nm, .version = "0",          \
+        .description = "in-process simulated channel", .config_schema = s_schema, .channel = &ops  \
+    }
 
-static const dg_channel_ops wa_ops = OPS(DG_CAP_TEMPLATES | DG_CAP_PHONE | DG_CAP_SESSION_WINDOW |
-                                         DG_CAP_DELIVERY_RECEIPTS | DG_CAP_READ_RECEIPTS |
-                                         DG_CAP_INBOUND_REPLIES);
-static const dg_channel_ops sms_ops = OPS(DG_CAP_PHONE | DG_CAP_DELIVERY_RECEIPTS |
-                                          DG_CAP_INBOUND_REPLIES);
+static const dg_channel_ops wa_ops =
+    OPS(DG_CAP_TEMPLATES | DG_CAP_PHONE | DG_CAP_SESSION_WINDOW | DG_CAP_DELIVERY_RECEIPTS |
+        DG_CAP_READ_RECEIPTS | DG_CAP_INBOUND_REPLIES);
+static const dg_channel_ops sms_ops =
+    OPS(DG_CAP_PHONE | DG_CAP_DELIVERY_RECEIPTS | DG_CAP_INBOUND_REPLIES);
 static const dg_channel_ops mail_ops = OPS(DG_CAP_EMAIL);
 static const dg_plugin_descriptor wa_desc = DESC("sim_whatsapp", wa_ops);
 static const dg_plugin_descriptor sms_desc = DESC("sim_sms", sms_ops);
@@ -119,4 +126,7 @@ void dg_simchan_complete(dg_instance *inst, dg_op op, const dg_result *res)
     s->host->complete(inst, op, res);
 }
 
-uint64_t dg_simchan_count(dg_instance *inst) { return ((sim *)inst->self)->count; }
+uint64_t dg_simchan_count(dg_instance *inst)
+{
+    return ((sim *)inst->self)->count;
+}

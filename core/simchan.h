@@ -11,8 +11,8 @@
 /* Decide the outcome of a send: fill res and return 0 (completed now),
  * return DG_PENDING to complete later with dg_simchan_complete, or a
  * negative code to refuse the send synchronously. */
-typedef int (*dg_simchan_fn)(void *ud, dg_instance *inst, const dg_outbound_message *m,
-                             dg_op op, dg_result *res);
+typedef int (*dg_simchan_fn)(void *ud, dg_instance *inst, const dg_outbound_message *m, dg_op op,
+                             dg_result *res);
 
 /* The plugin for a kind: "whatsapp" (templates, receipts, replies),
  * "sms" (phone, replies) or "email". NULL for an unknown kind. */

@@ -69,11 +69,11 @@ typedef struct dg_case {
     int64_t ch_idx;       /* index in the step's channel list */
     int64_t touches_used; /* stages that produced at least one message */
     int64_t messages_sent;
-    int64_t next_at;      /* 0: nothing scheduled */
-    int64_t next_kind;    /* dg_next_kind */
-    int64_t active_touch; /* touch of the current step/channel, 0 none */
-    int64_t last_touch_at;  /* start of the previous stage's touch */
-    int64_t last_interval;  /* interval between the last two stage touches */
+    int64_t next_at;       /* 0: nothing scheduled */
+    int64_t next_kind;     /* dg_next_kind */
+    int64_t active_touch;  /* touch of the current step/channel, 0 none */
+    int64_t last_touch_at; /* start of the previous stage's touch */
+    int64_t last_interval; /* interval between the last two stage touches */
     int64_t due_at, created_at, close_at, updated_at, expire_at;
     int64_t amount_minor, total_minor;
     char currency[8];
@@ -87,7 +87,7 @@ typedef struct dg_case {
     char phone[32];
     char email[128];
     char locale[24];
-    char tz[48];       /* resolved zone; "" when only a country zone list applies */
+    char tz[48]; /* resolved zone; "" when only a country zone list applies */
     char country[4];
     char province[8];
     int64_t orders_count, paid_orders_count;
@@ -100,9 +100,9 @@ typedef struct dg_case {
     int64_t last_contact_at;
     char feedback[512];
     int64_t needs_person;
-    int64_t final_checked;   /* store re-read done before the final stage */
+    int64_t final_checked; /* store re-read done before the final stage */
     int64_t followup_done;
-    char next_step[160];     /* human text: what happens next and why */
+    char next_step[160]; /* human text: what happens next and why */
     int64_t changed_at;
 } dg_case;
 
@@ -112,10 +112,10 @@ typedef struct dg_touch {
     int64_t step;
     char stage[32];
     char channel[48];
-    char kind[12];       /* whatsapp | sms | email */
+    char kind[12]; /* whatsapp | sms | email */
     char template_id[64];
     char idem_key[96];
-    int64_t status;      /* dg_touch_status */
+    int64_t status; /* dg_touch_status */
     int64_t attempt;
     char provider_id[128];
     int64_t error_class;
@@ -156,8 +156,8 @@ typedef struct dg_store_vt {
     int (*unsuppress)(dg_store *s, const char *kind, const char *address);
     /* 1 suppressed, 0 not, negative error. */
     int (*is_suppressed)(dg_store *s, const char *kind, const char *address);
-    int (*history_add)(dg_store *s, const char *customer, const char *order_id,
-                       const char *event, int64_t amount_minor, int64_t at);
+    int (*history_add)(dg_store *s, const char *customer, const char *order_id, const char *event,
+                       int64_t amount_minor, int64_t at);
     /* Number of history rows of `customer` with `event`. */
     int (*history_count)(dg_store *s, const char *customer, const char *event, int64_t *n);
     int (*action_add)(dg_store *s, int64_t case_id, const char *who, const char *what,

@@ -15,13 +15,12 @@
 #define DG_STORE_CACHE_KB "65536"
 #endif
 
-static const char *const case_status_names[] = {"open", "paused", "promised", "paid",
-                                                "cancelled", "expired", "opted_out",
-                                                "resolved", "wont_pay"};
-static const char *const touch_status_names[] = {"scheduled", "sending", "sent", "delivered",
-                                                 "read", "replied", "failed", "expired"};
-static const char *const next_names[] = {"none", "step", "fallback", "retry", "expire",
-                                         "followup"};
+static const char *const case_status_names[] = {"open",      "paused",    "promised",
+                                                "paid",      "cancelled", "expired",
+                                                "opted_out", "resolved",  "wont_pay"};
+static const char *const touch_status_names[] = {"scheduled", "sending", "sent",   "delivered",
+                                                 "read",      "replied", "failed", "expired"};
+static const char *const next_names[] = {"none", "step", "fallback", "retry", "expire", "followup"};
 
 const char *dg_case_status_name(int s)
 {
@@ -35,7 +34,10 @@ const char *dg_next_kind_name(int k)
 {
     return k >= 0 && k <= 5 ? next_names[k] : "?";
 }
-int dg_case_status_live(int s) { return s == DG_CASE_OPEN || s == DG_CASE_PROMISED; }
+int dg_case_status_live(int s)
+{
+    return s == DG_CASE_OPEN || s == DG_CASE_PROMISED;
+}
 
 typedef struct col {
     const char *name;
@@ -43,35 +45,74 @@ typedef struct col {
     size_t off, size;
 } col;
 
-#define CI(T, f) {#f, 'I', offsetof(T, f), 0}
-#define CS(T, f) {#f, 'S', offsetof(T, f), sizeof(((T *)0)->f)}
+#define CI(T, f)                                                                                   \
+    {                                                                                              \
+#f, 'I', offsetof(T, f), 0                                                                 \
+    }
+#define CS(T, f)                                                                                   \
+    {                                                                                              \
+#f, 'S', offsetof(T, f), sizeof(((T *)0)->f)                                               \
+    }
 
-static const col case_cols[] = {
-    CI(dg_case, id), CS(dg_case, store), CS(dg_case, order_id), CS(dg_case, order_name),
-    CS(dg_case, playbook), CI(dg_case, flow), CI(dg_case, status), CI(dg_case, step),
-    CI(dg_case, ch_idx), CI(dg_case, touches_used), CI(dg_case, messages_sent),
-    CI(dg_case, next_at), CI(dg_case, next_kind), CI(dg_case, active_touch),
-    CI(dg_case, last_touch_at), CI(dg_case, last_interval), CI(dg_case, due_at),
-    CI(dg_case, created_at), CI(dg_case, close_at), CI(dg_case, updated_at),
-    CI(dg_case, expire_at), CI(dg_case, amount_minor), CI(dg_case, total_minor),
-    CS(dg_case, currency), CS(dg_case, pay_link), CS(dg_case, items_summary),
-    CI(dg_case, n_items), CS(dg_case, cust_id), CS(dg_case, first_name),
-    CS(dg_case, last_name), CS(dg_case, phone), CS(dg_case, email), CS(dg_case, locale),
-    CS(dg_case, tz), CS(dg_case, country), CS(dg_case, province), CI(dg_case, orders_count),
-    CI(dg_case, paid_orders_count), CI(dg_case, seg_hints), CS(dg_case, segment),
-    CS(dg_case, coupon), CS(dg_case, pause_reason), CI(dg_case, promise_at),
-    CI(dg_case, last_contact_at), CS(dg_case, feedback), CI(dg_case, needs_person),
-    CI(dg_case, final_checked), CI(dg_case, followup_done), CS(dg_case, next_step),
-    CI(dg_case, changed_at)};
+static const col case_cols[] = {CI(dg_case, id),
+                                CS(dg_case, store),
+                                CS(dg_case, order_id),
+                                CS(dg_case, order_name),
+                                CS(dg_case, playbook),
+                                CI(dg_case, flow),
+                                CI(dg_case, status),
+                                CI(dg_case, step),
+                                CI(dg_case, ch_idx),
+                                CI(dg_case, touches_used),
+                                CI(dg_case, messages_sent),
+                                CI(dg_case, next_at),
+                                CI(dg_case, next_kind),
+                                CI(dg_case, active_touch),
+                                CI(dg_case, last_touch_at),
+                                CI(dg_case, last_interval),
+                                CI(dg_case, due_at),
+                                CI(dg_case, created_at),
+                                CI(dg_case, close_at),
+                                CI(dg_case, updated_at),
+                                CI(dg_case, expire_at),
+                                CI(dg_case, amount_minor),
+                                CI(dg_case, total_minor),
+                                CS(dg_case, currency),
+                                CS(dg_case, pay_link),
+                                CS(dg_case, items_summary),
+                                CI(dg_case, n_items),
+                                CS(dg_case, cust_id),
+                                CS(dg_case, first_name),
+                                CS(dg_case, last_name),
+                                CS(dg_case, phone),
+                                CS(dg_case, email),
+                                CS(dg_case, locale),
+                                CS(dg_case, tz),
+                                CS(dg_case, country),
+                                CS(dg_case, province),
+                                CI(dg_case, orders_count),
+                                CI(dg_case, paid_orders_count),
+                                CI(dg_case, seg_hints),
+                                CS(dg_case, segment),
+                                CS(dg_case, coupon),
+                                CS(dg_case, pause_reason),
+                                CI(dg_case, promise_at),
+                                CI(dg_case, last_contact_at),
+                                CS(dg_case, feedback),
+                                CI(dg_case, needs_person),
+                                CI(dg_case, final_checked),
+                                CI(dg_case, followup_done),
+                                CS(dg_case, next_step),
+                                CI(dg_case, changed_at)};
 #define N_CASE_COLS (sizeof case_cols / sizeof case_cols[0])
 
 static const col touch_cols[] = {
-    CI(dg_touch, id), CI(dg_touch, case_id), CI(dg_touch, step), CS(dg_touch, stage),
-    CS(dg_touch, channel), CS(dg_touch, kind), CS(dg_touch, template_id),
-    CS(dg_touch, idem_key), CI(dg_touch, status), CI(dg_touch, attempt),
-    CS(dg_touch, provider_id), CI(dg_touch, error_class), CS(dg_touch, error_code),
-    CS(dg_touch, address), CS(dg_touch, why), CI(dg_touch, created_at), CI(dg_touch, sent_at),
-    CI(dg_touch, updated_at)};
+    CI(dg_touch, id),          CI(dg_touch, case_id),     CI(dg_touch, step),
+    CS(dg_touch, stage),       CS(dg_touch, channel),     CS(dg_touch, kind),
+    CS(dg_touch, template_id), CS(dg_touch, idem_key),    CI(dg_touch, status),
+    CI(dg_touch, attempt),     CS(dg_touch, provider_id), CI(dg_touch, error_class),
+    CS(dg_touch, error_code),  CS(dg_touch, address),     CS(dg_touch, why),
+    CI(dg_touch, created_at),  CI(dg_touch, sent_at),     CI(dg_touch, updated_at)};
 #define N_TOUCH_COLS (sizeof touch_cols / sizeof touch_cols[0])
 
 /* Numbered migrations of component "engine". next_at 0 is stored as NULL so
@@ -110,10 +151,34 @@ static const char *const migrations[] = {
     "CREATE INDEX eng_actions_case ON eng_actions(case_id);"};
 
 enum {
-    Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_CASE_GET, Q_CASE_ORDER, Q_CASE_ADDR, Q_CASE_INS, Q_CASE_UPD,
-    Q_DUE, Q_NEXT_DUE, Q_TOUCH_GET, Q_TOUCH_PID, Q_TOUCH_INS, Q_TOUCH_UPD, Q_TOUCHES_CASE,
-    Q_TOUCHES_STATUS, Q_INBOUND, Q_SUPP, Q_UNSUPP, Q_IS_SUPP, Q_HIST, Q_HIST_COUNT, Q_ACTION,
-    Q_ACTION_COUNT, Q_COUNT_ALL, Q_COUNT_LIVE, Q_CASE_ADDR_UPD, Q__N
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_CASE_GET,
+    Q_CASE_ORDER,
+    Q_CASE_ADDR,
+    Q_CASE_INS,
+    Q_CASE_UPD,
+    Q_DUE,
+    Q_NEXT_DUE,
+    Q_TOUCH_GET,
+    Q_TOUCH_PID,
+    Q_TOUCH_INS,
+    Q_TOUCH_UPD,
+    Q_TOUCHES_CASE,
+    Q_TOUCHES_STATUS,
+    Q_INBOUND,
+    Q_SUPP,
+    Q_UNSUPP,
+    Q_IS_SUPP,
+    Q_HIST,
+    Q_HIST_COUNT,
+    Q_ACTION,
+    Q_ACTION_COUNT,
+    Q_COUNT_ALL,
+    Q_COUNT_LIVE,
+    Q_CASE_ADDR_UPD,
+    Q__N
 };
 
 #define ADDR_CACHE 4096
@@ -132,8 +197,8 @@ typedef struct sq {
 static sqlite3_stmt *stmt(sq *s, int q)
 {
     sqlite3_stmt *st = s->st[q];
-    if (!st && sqlite3_prepare_v3(s->db->sql, s->sql[q], -1, SQLITE_PREPARE_PERSISTENT,
-                                  &s->st[q], NULL) != SQLITE_OK)
+    if (!st && sqlite3_prepare_v3(s->db->sql, s->sql[q], -1, SQLITE_PREPARE_PERSISTENT, &s->st[q],
+                                  NULL) != SQLITE_OK)
         return NULL;
     st = s->st[q];
     sqlite3_reset(st);
@@ -183,7 +248,8 @@ static void bind_row(sqlite3_stmt *st, const col *cols, size_t n, const void *re
         }
     }
     if (with_id)
-        sqlite3_bind_int64(st, (int)n, *(const int64_t *)(const void *)((const char *)rec + cols[0].off));
+        sqlite3_bind_int64(st, (int)n,
+                           *(const int64_t *)(const void *)((const char *)rec + cols[0].off));
 }
 
 /* Columns an UPDATE leaves alone: the order's identity never changes and
@@ -234,12 +300,12 @@ static int build_sql(sq *s)
         rc = DG_ENOMEM;
         goto out;
     }
-#define SET(q, ...)                                                                              \
-    do {                                                                                         \
-        char tmp[8192];                                                                          \
-        snprintf(tmp, sizeof tmp, __VA_ARGS__);                                                  \
-        if (!(s->sql[q] = strdup(tmp)))                                                          \
-            rc = DG_ENOMEM;                                                                      \
+#define SET(q, ...)                                                                                \
+    do {                                                                                           \
+        char tmp[8192];                                                                            \
+        snprintf(tmp, sizeof tmp, __VA_ARGS__);                                                    \
+        if (!(s->sql[q] = strdup(tmp)))                                                            \
+            rc = DG_ENOMEM;                                                                        \
     } while (0)
     SET(Q_BEGIN, "BEGIN IMMEDIATE");
     SET(Q_COMMIT, "COMMIT");
@@ -288,9 +354,18 @@ static int exec_simple(sq *s, int q)
     return done(st, sqlite3_step(st) == SQLITE_DONE ? 0 : DG_EIO);
 }
 
-static int s_begin(dg_store *b) { return exec_simple((sq *)b, Q_BEGIN); }
-static int s_commit(dg_store *b) { return exec_simple((sq *)b, Q_COMMIT); }
-static int s_rollback(dg_store *b) { return exec_simple((sq *)b, Q_ROLLBACK); }
+static int s_begin(dg_store *b)
+{
+    return exec_simple((sq *)b, Q_BEGIN);
+}
+static int s_commit(dg_store *b)
+{
+    return exec_simple((sq *)b, Q_COMMIT);
+}
+static int s_rollback(dg_store *b)
+{
+    return exec_simple((sq *)b, Q_ROLLBACK);
+}
 
 static int get_one(sq *s, int q, const col *cols, size_t n, void *out, sqlite3_stmt *st)
 {
@@ -635,18 +710,21 @@ static void s_close(dg_store *b)
     free(s);
 }
 
-static const dg_store_vt sqlite_vt = {
-    s_close, s_begin, s_commit, s_rollback, s_case_get, s_case_by_order, s_case_by_address,
-    s_case_put, s_due, s_next_due, s_touch_get, s_touch_by_provider, s_touch_put,
-    s_touches_of_case, s_touches_in_status, s_inbound_add, s_suppress, s_unsuppress,
-    s_is_suppressed, s_history_add, s_history_count, s_action_add, s_action_count, s_forget,
-    s_count_cases};
+static const dg_store_vt sqlite_vt = {s_close,           s_begin,           s_commit,
+                                      s_rollback,        s_case_get,        s_case_by_order,
+                                      s_case_by_address, s_case_put,        s_due,
+                                      s_next_due,        s_touch_get,       s_touch_by_provider,
+                                      s_touch_put,       s_touches_of_case, s_touches_in_status,
+                                      s_inbound_add,     s_suppress,        s_unsuppress,
+                                      s_is_suppressed,   s_history_add,     s_history_count,
+                                      s_action_add,      s_action_count,    s_forget,
+                                      s_count_cases};
 
 int dg_store_sqlite_open(dg_db *db, dg_store **out, char *err, size_t len)
 {
     sq *s;
-    int rc = dg_db_migrate(db, "engine", migrations, sizeof migrations / sizeof migrations[0],
-                           err, len);
+    int rc =
+        dg_db_migrate(db, "engine", migrations, sizeof migrations / sizeof migrations[0], err, len);
     if (rc)
         return rc;
     /* A larger page cache keeps the next_at index and hot rows in memory

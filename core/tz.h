@@ -24,8 +24,8 @@ typedef struct dg_zones {
     const char *source; /* "hint", "province", "country", "country-multi", "phone", "store" */
 } dg_zones;
 
-void dg_tz_resolve(const char *hint, const char *country, const char *province,
-                   const char *phone, const char *store_tz, dg_zones *out);
+void dg_tz_resolve(const char *hint, const char *country, const char *province, const char *phone,
+                   const char *store_tz, dg_zones *out);
 
 /* 1 if ICU knows the zone id. */
 int dg_tz_valid(const char *zone);

@@ -80,7 +80,8 @@ int main(int argc, char **argv)
         return 1;
     /* ---- setup: n_cases open unpaid-order cases, n_due of them due now */
     t0 = mono();
-    if (dg_db_open(path, 1, &db, err, sizeof err) || dg_store_sqlite_open(db, &st, err, sizeof err)) {
+    if (dg_db_open(path, 1, &db, err, sizeof err) ||
+        dg_store_sqlite_open(db, &st, err, sizeof err)) {
         fprintf(stderr, "bench: %s\n", err);
         return 1;
     }
@@ -138,8 +139,8 @@ int main(int argc, char **argv)
             return 1;
         }
         rt.db = db;
-        dg_instance_create_json(&rt, "wa", dg_simchan_plugin("whatsapp"), cJSON_CreateObject(),
-                                &wa, err, sizeof err);
+        dg_instance_create_json(&rt, "wa", dg_simchan_plugin("whatsapp"), cJSON_CreateObject(), &wa,
+                                err, sizeof err);
         dg_instance_start(wa, err, sizeof err);
         memset(&o, 0, sizeof o);
         o.rt = &rt;
@@ -171,7 +172,8 @@ int main(int argc, char **argv)
                (unsigned long long)s.sends, (unsigned long long)s.completions,
                (unsigned long long)s.transactions, batch);
         printf("due actions per CPU second: %.0f/s (%.2f s CPU; wall figures vary with the "
-               "load of a shared machine)\n", (double)s.due_actions / (c1 - c0), c1 - c0);
+               "load of a shared machine)\n",
+               (double)s.due_actions / (c1 - c0), c1 - c0);
         printf("peak rss: %.1f MB\n", (double)rss_kb("VmHWM:") / 1024);
         while (rt.instances)
             dg_instance_destroy(rt.instances);

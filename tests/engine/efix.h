@@ -41,10 +41,10 @@ typedef struct efix {
     sent log[4096];
     int n_log;
     /* channel behaviour */
-    int wa_permanent;       /* wa fails permanently (not a WhatsApp user) */
-    int sms_retryable;      /* sms always fails retryably */
+    int wa_permanent;  /* wa fails permanently (not a WhatsApp user) */
+    int sms_retryable; /* sms always fails retryably */
     int64_t sms_retry_after;
-    int async;              /* sends stay pending (op kept in pend) */
+    int async; /* sends stay pending (op kept in pend) */
     dg_op pend[64];
     dg_instance *pend_inst[64];
     int n_pend;
@@ -74,7 +74,7 @@ static int fx_render(void *ud, const char *id, const char *kind, const dg_msg_fa
 }
 
 static inline int fx_hook(void *ud, dg_instance *inst, const dg_outbound_message *m, dg_op op,
-                   dg_result *res)
+                          dg_result *res)
 {
     efix *f = ud;
     sent *s = &f->log[f->n_log < 4095 ? f->n_log++ : 4095];
@@ -136,7 +136,10 @@ static int fs_stop(void *self, dg_op op)
     (void)self, (void)op;
     return 0;
 }
-static void fs_destroy(void *self) { free(self); }
+static void fs_destroy(void *self)
+{
+    free(self);
+}
 static int fs_backfill(void *self, dg_op op)
 {
     fstore *s = self;
@@ -159,21 +162,30 @@ static int fs_act(void *self, const dg_store_action *a, dg_op op)
     return DG_PENDING;
 }
 static const dg_config_field fs_schema[] = {{NULL, 0, 0, NULL, NULL, 0, 0, {0}}};
-static const dg_store_ops fs_ops = {.struct_size = sizeof(dg_store_ops), .create = fs_create,
-                                    .start = fs_start, .stop = fs_stop, .destroy = fs_destroy,
-                                    .backfill = fs_backfill, .act = fs_act};
-static const dg_plugin_descriptor fs_desc = {
-    .struct_size = sizeof(dg_plugin_descriptor), .abi_major = DG_ABI_MAJOR,
-    .abi_minor = DG_ABI_MINOR, .kind = DG_PLUGIN_STORE, .name = "test_store", .version = "0",
-    .description = "test store", .config_schema = fs_schema, .store = &fs_ops};
+static const dg_store_ops fs_ops = {.struct_size = sizeof(dg_store_ops),
+                                    .create = fs_create,
+                                    .start = fs_start,
+                                    .stop = fs_stop,
+                                    .destroy = fs_destroy,
+                                    .backfill = fs_backfill,
+                                    .act = fs_act};
+static const dg_plugin_descriptor fs_desc = {.struct_size = sizeof(dg_plugin_descriptor),
+                                             .abi_major = DG_ABI_MAJOR,
+                                             .abi_minor = DG_ABI_MINOR,
+                                             .kind = DG_PLUGIN_STORE,
+                                             .name = "test_store",
+                                             .version = "0",
+                                             .description = "test store",
+                                             .config_schema = fs_schema,
+                                             .store = &fs_ops};
 static dg_plugin fs_plugin;
 
 static dg_instance *fx_inst(efix *f, const char *name, const dg_plugin *p)
 {
     dg_instance *i;
     char err[256];
-    assert_int_equal(dg_instance_create_json(&f->rt, name, p, cJSON_CreateObject(), &i, err,
-                                             sizeof err), 0);
+    assert_int_equal(
+        dg_instance_create_json(&f->rt, name, p, cJSON_CreateObject(), &i, err, sizeof err), 0);
     assert_int_equal(dg_instance_start(i, err, sizeof err), 0);
     if (p->desc->kind == DG_PLUGIN_CHANNEL)
         dg_simchan_set_hook(i, fx_hook, f);
@@ -235,9 +247,9 @@ static void fx_free(efix *f)
 }
 
 /* An order event with a customer; fields the test does not set are sane. */
-static inline void fx_order(efix *f, const char *oid, int flow, int64_t due_or_close, const char *phone,
-                     const char *country, const char *province, const char *tz,
-                     int64_t amount)
+static inline void fx_order(efix *f, const char *oid, int flow, int64_t due_or_close,
+                            const char *phone, const char *country, const char *province,
+                            const char *tz, int64_t amount)
 {
     dg_order_event ev;
     DG_INIT(&ev);
@@ -285,7 +297,10 @@ static dg_case fx_case(efix *f, const char *oid)
     return c;
 }
 
-static inline void fx_run(efix *f, int64_t until) { dg_clock_advance_to(f->rt.clock, until); }
+static inline void fx_run(efix *f, int64_t until)
+{
+    dg_clock_advance_to(f->rt.clock, until);
+}
 
 static inline int fx_local_minute(const char *zone, int64_t t)
 {

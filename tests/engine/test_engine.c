@@ -132,20 +132,21 @@ static void test_golden_dst(void **state)
     static const struct {
         const char *zone, *before, *after, *open_before, *open_after;
     } cases[] = {
-        {"America/New_York", "2026-03-07T05:00:00Z", "2026-03-08T05:00:00Z",
-         "2026-03-07T14:00:00Z", "2026-03-08T13:00:00Z"},
-        {"Europe/Berlin", "2026-03-28T00:00:00Z", "2026-03-29T00:00:00Z",
-         "2026-03-28T08:00:00Z", "2026-03-29T07:00:00Z"},
-        {"Australia/Sydney", "2026-04-03T14:00:00Z", "2026-04-04T14:00:00Z",
-         "2026-04-03T22:00:00Z", "2026-04-04T23:00:00Z"},
-        {"Asia/Shanghai", "2026-03-07T17:00:00Z", "2026-03-08T17:00:00Z",
-         "2026-03-08T01:00:00Z", "2026-03-09T01:00:00Z"},
+        {"America/New_York", "2026-03-07T05:00:00Z", "2026-03-08T05:00:00Z", "2026-03-07T14:00:00Z",
+         "2026-03-08T13:00:00Z"},
+        {"Europe/Berlin", "2026-03-28T00:00:00Z", "2026-03-29T00:00:00Z", "2026-03-28T08:00:00Z",
+         "2026-03-29T07:00:00Z"},
+        {"Australia/Sydney", "2026-04-03T14:00:00Z", "2026-04-04T14:00:00Z", "2026-04-03T22:00:00Z",
+         "2026-04-04T23:00:00Z"},
+        {"Asia/Shanghai", "2026-03-07T17:00:00Z", "2026-03-08T17:00:00Z", "2026-03-08T01:00:00Z",
+         "2026-03-09T01:00:00Z"},
     };
     dg_window w = {9 * 60, 11 * 60};
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dg_zones z = {{cases[i].zone}, 1, "hint"};
-        assert_int_equal(dg_sched_next_open(&z, w, iso(cases[i].before)), iso(cases[i].open_before));
+        assert_int_equal(dg_sched_next_open(&z, w, iso(cases[i].before)),
+                         iso(cases[i].open_before));
         assert_int_equal(dg_sched_next_open(&z, w, iso(cases[i].after)), iso(cases[i].open_after));
     }
     /* End to end: a NY gentle touch due across the spring-forward night
@@ -408,8 +409,7 @@ static void test_unpaid_ladder(void **state)
     dg_case c;
     (void)state;
     fx_engine(f);
-    fx_order(f, "u1", DG_FLOW_UNPAID_ORDER, start + 24 * H, "+12125550110", "US", "NY", NULL,
-             3000);
+    fx_order(f, "u1", DG_FLOW_UNPAID_ORDER, start + 24 * H, "+12125550110", "US", "NY", NULL, 3000);
     fx_run(f, start + 48 * H);
     dump(f);
     {
@@ -621,7 +621,7 @@ static void test_operator_and_misc(void **state)
     ev.kind = DG_ORDER_UPSERT;
     ev.store = "shop";
     ev.order_id = "a1";
-    ev.amount_owed_minor = 0; /* would mean paid... */
+    ev.amount_owed_minor = 0;  /* would mean paid... */
     ev.updated_at = start - H; /* ...but it is older than what we have */
     assert_int_equal(dg_engine_order(f->e, f->shop, &ev), DG_OK);
     assert_int_equal(fx_case(f, "a1").status, DG_CASE_OPEN);
@@ -700,15 +700,18 @@ static void test_simulate(void **state)
     snprintf(ordp, sizeof ordp, "%s/o.json", dir);
     snprintf(evp, sizeof evp, "%s/e.json", dir);
     f = fopen(cfgp, "w");
-    fputs("{\"channels\": {\"wa\": {\"plugin\": \"whatsapp\"}, \"txt\": {\"plugin\": \"twilio\"}}}", f);
+    fputs("{\"channels\": {\"wa\": {\"plugin\": \"whatsapp\"}, \"txt\": {\"plugin\": \"twilio\"}}}",
+          f);
     fclose(f);
     f = fopen(ordp, "w");
-    fputs("[{\"order_id\": \"1001\", \"order_name\": \"#1001\", \"flow\": \"presale_balance\","
-          " \"created_at\": \"2026-03-01T10:00:00Z\", \"due_at\": \"2026-03-10T16:00:00Z\","
-          " \"amount_minor\": 5000, \"customer\": {\"phone\": \"+12125550100\", \"country\": \"US\","
-          " \"province\": \"NY\"}},"
-          " {\"order_id\": \"1002\", \"created_at\": \"2026-03-01T10:00:00Z\","
-          " \"due_at\": \"2026-03-10T16:00:00Z\", \"customer\": {\"phone\": \"+4915112345678\"}}]", f);
+    fputs(
+        "[{\"order_id\": \"1001\", \"order_name\": \"#1001\", \"flow\": \"presale_balance\","
+        " \"created_at\": \"2026-03-01T10:00:00Z\", \"due_at\": \"2026-03-10T16:00:00Z\","
+        " \"amount_minor\": 5000, \"customer\": {\"phone\": \"+12125550100\", \"country\": \"US\","
+        " \"province\": \"NY\"}},"
+        " {\"order_id\": \"1002\", \"created_at\": \"2026-03-01T10:00:00Z\","
+        " \"due_at\": \"2026-03-10T16:00:00Z\", \"customer\": {\"phone\": \"+4915112345678\"}}]",
+        f);
     fclose(f);
     f = fopen(evp, "w");
     fputs("[{\"at\": \"2026-03-09T12:00:00Z\", \"order_id\": \"1002\", \"type\": \"paid\"}]", f);
@@ -759,15 +762,24 @@ static void test_expire_action_and_segment_template(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_presale_ladder),   cmocka_unit_test(test_paid_stops),
-        cmocka_unit_test(test_payment_race),     cmocka_unit_test(test_golden_dst),
-        cmocka_unit_test(test_reply_and_resume), cmocka_unit_test(test_promise),
-        cmocka_unit_test(test_stop),             cmocka_unit_test(test_not_on_whatsapp),
-        cmocka_unit_test(test_retries_exhausted), cmocka_unit_test(test_restart),
-        cmocka_unit_test(test_crash_reconcile),  cmocka_unit_test(test_unpaid_ladder),
-        cmocka_unit_test(test_segments_caps),    cmocka_unit_test(test_sms_window_and_config),
-        cmocka_unit_test(test_events_misc),      cmocka_unit_test(test_tz_resolve),
-        cmocka_unit_test(test_operator_and_misc), cmocka_unit_test(test_config_paths),
+        cmocka_unit_test(test_presale_ladder),
+        cmocka_unit_test(test_paid_stops),
+        cmocka_unit_test(test_payment_race),
+        cmocka_unit_test(test_golden_dst),
+        cmocka_unit_test(test_reply_and_resume),
+        cmocka_unit_test(test_promise),
+        cmocka_unit_test(test_stop),
+        cmocka_unit_test(test_not_on_whatsapp),
+        cmocka_unit_test(test_retries_exhausted),
+        cmocka_unit_test(test_restart),
+        cmocka_unit_test(test_crash_reconcile),
+        cmocka_unit_test(test_unpaid_ladder),
+        cmocka_unit_test(test_segments_caps),
+        cmocka_unit_test(test_sms_window_and_config),
+        cmocka_unit_test(test_events_misc),
+        cmocka_unit_test(test_tz_resolve),
+        cmocka_unit_test(test_operator_and_misc),
+        cmocka_unit_test(test_config_paths),
         cmocka_unit_test(test_simulate),
         cmocka_unit_test(test_expire_action_and_segment_template),
     };

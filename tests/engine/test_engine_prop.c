@@ -47,11 +47,11 @@ static uint64_t rnd(void)
 static const struct {
     const char *phone, *country, *province, *tz;
 } people[] = {
-    {"+1212555", "US", "NY", NULL},     {"+1310555", "US", "CA", NULL},
-    {"+1415555", "US", NULL, NULL},     {"+4915112", "DE", NULL, NULL},
-    {"+8613800", NULL, NULL, NULL},     {"+6140000", "AU", "NSW", NULL},
-    {"+5511900", "BR", "SP", NULL},     {"+4477009", NULL, NULL, "Europe/London"},
-    {"+5255123", "MX", NULL, NULL},     {"+8190123", "JP", NULL, NULL},
+    {"+1212555", "US", "NY", NULL}, {"+1310555", "US", "CA", NULL},
+    {"+1415555", "US", NULL, NULL}, {"+4915112", "DE", NULL, NULL},
+    {"+8613800", NULL, NULL, NULL}, {"+6140000", "AU", "NSW", NULL},
+    {"+5511900", "BR", "SP", NULL}, {"+4477009", NULL, NULL, "Europe/London"},
+    {"+5255123", "MX", NULL, NULL}, {"+8190123", "JP", NULL, NULL},
 };
 
 static void fail_if(int bad, const char *what, int o)
@@ -80,8 +80,7 @@ static int prop_hook(void *ud, dg_instance *inst, const dg_outbound_message *m, 
     fail_if(x->ended, "message after payment/cancel/stop/close", o);
     fail_if(x->paused, "message while paused by a reply", o);
     fail_if(x->promise_until && now < x->promise_until, "message before the promised date", o);
-    fail_if(f->st->vt->is_suppressed(f->st, kind, addr) != 0, "message to a suppressed address",
-            o);
+    fail_if(f->st->vt->is_suppressed(f->st, kind, addr) != 0, "message to a suppressed address", o);
     fail_if(x->close_at && now >= x->close_at, "message after the order closed", o);
     f->st->vt->case_get(f->st, m->case_id, &c);
     dg_tz_resolve(c.tz, c.country, c.province, c.phone, f->cfg.store_tz, &z);
@@ -91,8 +90,7 @@ static int prop_hook(void *ud, dg_instance *inst, const dg_outbound_message *m, 
         fail_if(!dg_sched_inside(&z, w, now), "SMS outside the US legal window", o);
     }
     if (x->flow == DG_FLOW_PRESALE_BALANCE && z.n == 1)
-        fail_if(!dg_sched_inside(&z, f->cfg.golden, now), "presale touch outside golden hours",
-                o);
+        fail_if(!dg_sched_inside(&z, f->cfg.golden, now), "presale touch outside golden hours", o);
     snprintf(key, sizeof key, "%d:%s", (int)m->step, m->stage);
     if (strcmp(key, x->last_stage) != 0) {
         if (x->stages < 8)
@@ -137,13 +135,12 @@ static void test_invariants(void **state)
         char oid[16];
         int64_t created = T0 + (int64_t)(rnd() % (5 * D)), due;
         dg_order_event e;
-        dg_clock_advance_to(f->rt.clock, created > dg_clock_now(f->rt.clock)
-                                             ? created
-                                             : dg_clock_now(f->rt.clock));
+        dg_clock_advance_to(
+            f->rt.clock, created > dg_clock_now(f->rt.clock) ? created : dg_clock_now(f->rt.clock));
         created = dg_clock_now(f->rt.clock);
         x->flow = rnd() % 3 ? DG_FLOW_PRESALE_BALANCE : DG_FLOW_UNPAID_ORDER;
         due = x->flow == DG_FLOW_PRESALE_BALANCE ? created + (int64_t)(rnd() % (8 * D)) + H
-                                                  : created + 2 * H + (int64_t)(rnd() % (46 * H));
+                                                 : created + 2 * H + (int64_t)(rnd() % (46 * H));
         snprintf(oid, sizeof oid, "o%d", i);
         snprintf(x->phone, sizeof x->phone, "%s%04d", people[p].phone, i);
         DG_INIT(&e);
@@ -239,7 +236,9 @@ static void test_invariants(void **state)
             if (!c.active_touch || f->st->vt->touch_get(f->st, c.active_touch, &t) != 0)
                 break;
             DG_INIT(&ce);
-            ce.kind = v->type == 7 ? DG_CHEV_DELIVERED : v->type == 8 ? DG_CHEV_READ : DG_CHEV_FAILED;
+            ce.kind = v->type == 7   ? DG_CHEV_DELIVERED
+                      : v->type == 8 ? DG_CHEV_READ
+                                     : DG_CHEV_FAILED;
             ce.error_class = v->type == 9 ? DG_ERRC_PERMANENT : DG_ERRC_RETRYABLE;
             ce.channel = t.channel;
             ce.touch_id = t.id;
