@@ -100,9 +100,14 @@ static int order_tx(dg_engine *e, const dg_order_event *ev, int64_t now)
         if (!dg_case_status_live((int)c.status) && c.status != DG_CASE_PAUSED)
             return 0; /* ended: a new debt on the same order is a person's call */
         fill_case(&c, ev);
-        if (dg_case_status_live((int)c.status) && c.touches_used == 0 &&
-            c.next_kind == DG_NEXT_STEP && (old_due != c.due_at || old_close != c.close_at))
-            dg__plan_first(e, &c, now);
+        /* a new due date or closing time re-plans the stage not yet sent */
+        if (c.status == DG_CASE_OPEN && c.next_kind == DG_NEXT_STEP &&
+            (old_due != c.due_at || old_close != c.close_at)) {
+            if (c.touches_used == 0)
+                dg__plan_first(e, &c, now);
+            else
+                dg__plan_stage_from(e, &c, (int)c.step, now);
+        }
         c.changed_at = now;
         return e->st->vt->case_put(e->st, &c);
     }

@@ -759,6 +759,31 @@ static void test_expire_action_and_segment_template(void **state)
     fx_free(f);
 }
 
+/* The store moves the due date: the stage not yet sent follows it. */
+static void test_due_date_moved(void **state)
+{
+    efix *f = fx_new(T0, NULL);
+    int64_t due = iso("2026-03-10T16:00:00Z"), due2 = due + 5 * D;
+    dg_case c;
+    dg_playbook *pb = (dg_playbook *)dg_engine_cfg_playbook(&f->cfg, "presale_balance");
+    (void)state;
+    pb->steps[0].n_channels = 1; /* gentle on WhatsApp only: the formal stage is next */
+    fx_engine(f);
+    fx_order(f, "d1", DG_FLOW_PRESALE_BALANCE, due, "+12125550140", "US", "NY", NULL, 5000);
+    fx_run(f, due - D); /* gentle went out on 03-09 09:00 EDT */
+    assert_int_equal(f->n_log, 1);
+    fx_order(f, "d1", DG_FLOW_PRESALE_BALANCE, due2, "+12125550140", "US", "NY", NULL, 5000);
+    c = fx_case(f, "d1");
+    assert_int_equal(c.next_kind, DG_NEXT_STEP);
+    assert_true(c.next_at >= due2); /* re-planned from the new due date */
+    fx_run(f, due2 - H);
+    assert_int_equal(f->n_log, 1);
+    fx_run(f, due2 + 2 * D);
+    c = fx_case(f, "d1");
+    assert_true(c.touches_used >= 2);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -782,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_config_paths),
         cmocka_unit_test(test_simulate),
         cmocka_unit_test(test_expire_action_and_segment_template),
+        cmocka_unit_test(test_due_date_moved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
