@@ -55,8 +55,8 @@ typedef struct efix {
     char dbpath[128];
 } efix;
 
-static int fx_render(void *ud, const char *id, const char *kind, const dg_msg_facts *f,
-                     dg_rendered *out, char *err, size_t len)
+static inline int fx_render(void *ud, const char *id, const char *kind, const dg_msg_facts *f,
+                            dg_rendered *out, char *err, size_t len)
 {
     char buf[256];
     efix *fx = ud;
@@ -180,7 +180,7 @@ static const dg_plugin_descriptor fs_desc = {.struct_size = sizeof(dg_plugin_des
                                              .store = &fs_ops};
 static dg_plugin fs_plugin;
 
-static dg_instance *fx_inst(efix *f, const char *name, const dg_plugin *p)
+static inline dg_instance *fx_inst(efix *f, const char *name, const dg_plugin *p)
 {
     dg_instance *i;
     char err[256];
@@ -192,7 +192,7 @@ static dg_instance *fx_inst(efix *f, const char *name, const dg_plugin *p)
     return i;
 }
 
-static void fx_engine(efix *f)
+static inline void fx_engine(efix *f)
 {
     dg_engine_opts o;
     char err[256];
@@ -209,7 +209,7 @@ static void fx_engine(efix *f)
 }
 
 /* start: UTC ms of the manual clock; path NULL: in-memory database. */
-static efix *fx_new(int64_t start, const char *path)
+static inline efix *fx_new(int64_t start, const char *path)
 {
     efix *f = calloc(1, sizeof *f);
     char err[256];
@@ -234,7 +234,7 @@ static efix *fx_new(int64_t start, const char *path)
     return f;
 }
 
-static void fx_free(efix *f)
+static inline void fx_free(efix *f)
 {
     while (f->rt.instances)
         dg_instance_destroy(f->rt.instances);
@@ -280,7 +280,7 @@ static inline void fx_order(efix *f, const char *oid, int flow, int64_t due_or_c
     assert_int_equal(dg_engine_order(f->e, f->shop, &ev), DG_OK);
 }
 
-static void fx_paid(efix *f, const char *oid)
+static inline void fx_paid(efix *f, const char *oid)
 {
     dg_order_event ev;
     DG_INIT(&ev);
@@ -290,7 +290,7 @@ static void fx_paid(efix *f, const char *oid)
     assert_int_equal(dg_engine_order(f->e, f->shop, &ev), DG_OK);
 }
 
-static dg_case fx_case(efix *f, const char *oid)
+static inline dg_case fx_case(efix *f, const char *oid)
 {
     dg_case c;
     assert_int_equal(f->st->vt->case_by_order(f->st, "shop", oid, &c), 0);
@@ -309,8 +309,8 @@ static inline int fx_local_minute(const char *zone, int64_t t)
     return h * 60 + m;
 }
 
-static void fx_reply(efix *f, dg_instance *inst, const char *addr, const char *text,
-                     const char *payload)
+static inline void fx_reply(efix *f, dg_instance *inst, const char *addr, const char *text,
+                            const char *payload)
 {
     dg_channel_event ev;
     DG_INIT(&ev);
