@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "daemon.h"
+#include "engine.h"
 #include "error.h"
 #include "instance.h"
 #include "kv.h"
@@ -97,6 +98,10 @@ int dg_daemon_check_config(const dg_daemon_opts *o, FILE *out)
         else
             n_st++;
     }
+    if (!rc) { /* engine, playbooks, segments, quiet_hours */
+        dg_engine_cfg ec;
+        rc = dg_engine_cfg_load(cfg, &ec, err, sizeof err);
+    }
     if (rc)
         fprintf(stderr, "duegate: %s\n", err);
     else
@@ -120,38 +125,29 @@ typedef struct dgd {
     size_t stopping;
     int shutting_down;
     int exit_code;
+    dg_store *store;
+    dg_engine *engine;
 } dgd;
 
-/* Until the engine is wired in, order and channel events are logged and
- * counted so a running daemon shows what its plugins produce. */
-static int log_order(void *ud, dg_instance *inst, const dg_order_event *ev, dg_emit_done_cb done,
-                     void *done_ud)
-{
-    dgd *d = ud;
-    dg_kv kv[] = {{"order", ev->order_id, 0}};
-    (void)done, (void)done_ud;
-    dg_log(DG_LOG_INFO, inst->name, "order_event", kv, 1);
-    dg_metrics_add(d->rt.metrics, "duegate_order_events_total", NULL, 0, 1);
-    return DG_OK;
-}
-
-static int log_channel(void *ud, dg_instance *inst, const dg_channel_event *ev,
-                       dg_emit_done_cb done, void *done_ud)
-{
-    dgd *d = ud;
-    dg_kv kv[] = {{"address", ev->address, DG_KV_PHONE}};
-    (void)done, (void)done_ud;
-    dg_log(DG_LOG_INFO, inst->name, "channel_event", kv, 1);
-    dg_metrics_add(d->rt.metrics, "duegate_channel_events_total", NULL, 0, 1);
-    return DG_OK;
-}
+/* THE renderer hook: the function the engine renders every message with.
+ * Until the template layer is merged it fails with DG_ENOTSUP (each touch
+ * is then recorded as failed with error "render" and logged); wire
+ * dg_templates_render (and its ud) here when merging. */
+static dg_render_fn daemon_renderer = dg_render_unavailable;
+static void *daemon_renderer_ud = NULL;
 
 static void on_close_noop(uv_handle_t *h) { (void)h; }
 
 static void finalize(dgd *d)
 {
-    while (d->rt.instances)
+    dg_engine_stop(d->engine);
+    while (d->rt.instances) /* pending sends complete (canceled) into the engine */
         dg_instance_destroy(d->rt.instances);
+    dg_engine_free(d->engine);
+    d->engine = NULL;
+    if (d->store)
+        d->store->vt->close(d->store);
+    d->store = NULL;
     uv_close((uv_handle_t *)&d->sigint, on_close_noop);
     uv_close((uv_handle_t *)&d->sigterm, on_close_noop);
     uv_close((uv_handle_t *)&d->deadline, on_close_noop);
@@ -185,6 +181,7 @@ static void begin_shutdown(dgd *d, const char *why)
     dg_logf(DG_LOG_INFO, "core", "shutdown_requested", "signal", why, NULL);
     uv_signal_stop(&d->sigint);
     uv_signal_stop(&d->sigterm);
+    dg_engine_stop(d->engine); /* no new sends; completions are still recorded */
     d->stopping = 1; /* guard while we iterate */
     for (dg_instance *i = d->rt.instances; i; i = i->next) {
         if (i->state != DG_INST_STARTED)
@@ -233,9 +230,6 @@ int dg_daemon_run(const dg_daemon_opts *o)
     d.rt.cfg = d.cfg;
     d.rt.metrics = dg_metrics_new();
     d.rt.clock = dg_clock_new(&d.loop, d.cfg->clock_mode, d.cfg->clock_start_ms, d.cfg->clock_rate);
-    d.rt.sink.order = log_order;
-    d.rt.sink.channel = log_channel;
-    d.rt.sink.ud = &d;
     uv_signal_init(&d.loop, &d.sigint);
     uv_signal_init(&d.loop, &d.sigterm);
     uv_timer_init(&d.loop, &d.deadline);
@@ -248,6 +242,26 @@ int dg_daemon_run(const dg_daemon_opts *o)
         rc = dg_db_open(dbpath, 0, &d.rt.db, err, sizeof err);
     if (!rc)
         rc = dg_kv_init(d.rt.db, err, sizeof err);
+    if (!rc)
+        rc = dg_store_sqlite_open(d.rt.db, &d.store, err, sizeof err);
+    if (!rc) {
+        dg_engine_cfg ecfg;
+        dg_engine_opts eo;
+        rc = dg_engine_cfg_load(d.cfg, &ecfg, err, sizeof err);
+        memset(&eo, 0, sizeof eo);
+        eo.rt = &d.rt;
+        eo.store = d.store;
+        eo.cfg = &ecfg;
+        eo.render = daemon_renderer;
+        eo.render_ud = daemon_renderer_ud;
+        if (!rc)
+            rc = dg_engine_new(&eo, &d.engine, err, sizeof err);
+        if (!rc)
+            d.rt.sink = dg_engine_sink(d.engine);
+        if (!rc && daemon_renderer == dg_render_unavailable)
+            dg_logf(DG_LOG_WARN, "engine", "renderer_unavailable", "effect",
+                    "touches fail with error render until templates are wired in", NULL);
+    }
     if (!rc)
         rc = dg_daemon_make_loader(d.cfg, o->plugin_dirs, o->n_plugin_dirs, &d.loader, err,
                                    sizeof err);
@@ -269,6 +283,8 @@ int dg_daemon_run(const dg_daemon_opts *o)
         if (inst)
             rc = dg_instance_start(inst, err, sizeof err);
     }
+    if (!rc && (rc = dg_engine_start(d.engine)) != 0)
+        dg_errf(err, sizeof err, "engine: cannot start: %s", dg_strerror(rc));
     if (rc) {
         dg_logf(DG_LOG_ERROR, "core", "startup_failed", "error", err, NULL);
         fprintf(stderr, "duegate: %s\n", err);

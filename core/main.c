@@ -9,6 +9,7 @@
 #include "config.h"
 #include "conformance.h"
 #include "daemon.h"
+#include "engine.h"
 #include "loader.h"
 #include "log.h"
 
@@ -20,6 +21,7 @@ typedef struct cli {
     const char *config;
     const char *plugin_dirs[16];
     size_t n_plugin_dirs;
+    const char *orders, *events; /* simulate */
     int argc; /* positional arguments after options */
     char **argv;
 } cli;
@@ -38,6 +40,7 @@ static int cmd_plugin_test(cli *c)
 {
     return dg_cmd_plugin_test(c->argc, c->argv, c->config);
 }
+static int cmd_simulate(cli *c);
 
 static const command commands[] = {
     {"run", cmd_run, "run -c FILE [--plugin-dir DIR]...", "run the daemon until SIGINT/SIGTERM"},
@@ -47,6 +50,8 @@ static const command commands[] = {
      "list the plugins found, with version, ABI and capabilities"},
     {"plugin-test", cmd_plugin_test, "plugin-test PATH [-c INSTANCE.json]",
      "run the conformance kit on a plugin file"},
+    {"simulate", cmd_simulate, "simulate -c FILE --orders FILE.json [--events FILE.json]",
+     "print the timeline each order would get (virtual clock, no network)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -86,6 +91,18 @@ static int cmd_check_config(cli *c)
     dg_daemon_opts o = {c->config, c->plugin_dirs, c->n_plugin_dirs};
     int rc = need_config(c, "check-config");
     return rc ? rc : dg_daemon_check_config(&o, stdout);
+}
+
+static int cmd_simulate(cli *c)
+{
+    int rc = need_config(c, "simulate");
+    if (rc)
+        return rc;
+    if (!c->orders) {
+        fprintf(stderr, "duegate simulate: missing --orders FILE.json\n");
+        return 2;
+    }
+    return dg_cmd_simulate(c->config, c->orders, c->events, stdout);
 }
 
 typedef struct listing {
@@ -142,6 +159,8 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"plugin-dir", required_argument, NULL, 'P'},
+                                         {"orders", required_argument, NULL, 'O'},
+                                         {"events", required_argument, NULL, 'E'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
@@ -167,6 +186,8 @@ int main(int argc, char **argv)
             if (c.n_plugin_dirs < 16)
                 c.plugin_dirs[c.n_plugin_dirs++] = optarg;
             break;
+        case 'O': c.orders = optarg; break;
+        case 'E': c.events = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("duegate %s\n", PACKAGE_VERSION); return 0;
         default: fprintf(stderr, "duegate: see duegate --help\n"); return 2;

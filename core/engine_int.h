@@ -1,0 +1,73 @@
+/* Internal to the engine modules (engine.c, engine_events.c). */
+#ifndef DG_CORE_ENGINE_INT_H
+#define DG_CORE_ENGINE_INT_H
+
+#include "engine.h"
+#include "segments.h"
+#include "tz.h"
+
+/* A unit of work started after a commit. */
+typedef struct dg__job {
+    int kind; /* 1 send, 2 store act */
+    dg_case c;
+    dg_touch t;
+    dg_rendered r;
+    int act; /* dg_store_action_kind */
+} dg__job;
+
+typedef struct dg__done {
+    int64_t touch_id;
+    const dg__job *job; /* the batch's copy of case and touch, when still current */
+    int status;
+    int error_class;
+    int64_t retry_after;
+    char provider_id[128];
+    char error_code[64];
+} dg__done;
+
+struct dg_engine {
+    dg_runtime *rt;
+    dg_store *st;
+    dg_engine_cfg cfg;
+    dg_render_fn render;
+    void *render_ud;
+    dg_engine_observer obs;
+    dg_ctimer *timer;
+    int64_t timer_at;
+    int started, in_dispatch, in_tick;
+    uint64_t epoch, batch_epoch; /* transactions begun; value after the batch commit */
+    char ph_key[128];            /* memo of the last paid-history count (per transaction) */
+    uint64_t ph_epoch;
+    int64_t ph_val;
+    uint64_t rng;
+    size_t batch;
+    dg__job *jobs;
+    size_t n_jobs;
+    dg__done *dq;
+    size_t n_dq, cap_dq;
+    dg_engine_stats stats;
+};
+
+/* engine.c */
+uint64_t dg__rnd(dg_engine *e);
+void dg__set_next(dg_case *c, int kind, int64_t at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void dg__process_case(dg_engine *e, int64_t id, int64_t now);
+/* engine_send.c */
+void dg__flush_done(dg_engine *e);
+int dg__tx_begin(dg_engine *e);
+int dg__tx_end(dg_engine *e, int rc);
+void dg__arm(dg_engine *e);
+void dg__note(dg_engine *e, const dg_case *c, const char *what, const char *why);
+int dg__plan_after_send(dg_engine *e, dg_case *c, int64_t now);
+void dg__plan_stage_from(dg_engine *e, dg_case *c, int from, int64_t now);
+int dg__plan_first(dg_engine *e, dg_case *c, int64_t now);
+int dg__end_case(dg_engine *e, dg_case *c, int status, const char *why, int64_t now);
+/* flush: record completions now and drop the jobs (else run_due does). */
+void dg__dispatch(dg_engine *e, int flush);
+dg__job *dg__job_add(dg_engine *e, int kind);
+int dg__case_zones(const dg_engine *e, const dg_case *c, dg_zones *z);
+int64_t dg__paid_history(dg_engine *e, const dg_case *c);
+void dg__customer_key(const dg_case *c, char *out, size_t len);
+
+#endif

@@ -1,0 +1,314 @@
+/* The engine's sending side: handing touches to channels, recording
+ * completions (batched while working through due actions), retries with
+ * backoff, and the single timer on the earliest due action. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "error.h"
+#include "instance.h"
+#include "log.h"
+
+/* ------------------------------------------------------ completions */
+
+static void on_send_done(void *ud, dg_instance *inst, const dg_result *res);
+
+static void queue_done(dg_engine *e, int64_t touch_id, const dg_result *res, int status,
+                       const dg__job *job)
+{
+    dg__done *d;
+    if (e->n_dq == e->cap_dq) {
+        size_t cap = e->cap_dq ? e->cap_dq * 2 : 64;
+        dg__done *n = realloc(e->dq, cap * sizeof *n);
+        if (!n)
+            return; /* the touch stays `sending`: reconciled at next start */
+        e->dq = n;
+        e->cap_dq = cap;
+    }
+    d = &e->dq[e->n_dq++];
+    memset(d, 0, sizeof *d);
+    d->touch_id = touch_id;
+    d->job = job && job->t.id == touch_id ? job : NULL;
+    d->status = res ? res->status : status;
+    if (res) {
+        d->error_class = res->error_class;
+        d->retry_after = res->retry_after_ms;
+        snprintf(d->provider_id, sizeof d->provider_id, "%s",
+                 res->provider_id ? res->provider_id : "");
+        snprintf(d->error_code, sizeof d->error_code, "%s", res->error_code ? res->error_code : "");
+    } else {
+        d->error_class =
+            status == DG_ESTATE || status == DG_ENOMEM ? DG_ERRC_RETRYABLE : DG_ERRC_PERMANENT;
+    }
+}
+
+static int64_t backoff(dg_engine *e, int64_t attempt, int64_t retry_after)
+{
+    int64_t d = e->cfg.retry_base;
+    for (int64_t i = 1; i < attempt && d < e->cfg.retry_cap; i++)
+        d *= 2;
+    if (d > e->cfg.retry_cap)
+        d = e->cfg.retry_cap;
+    d = d / 2 + (int64_t)(dg__rnd(e) % (uint64_t)(d / 2 + 1)); /* jitter: 50-100% */
+    return retry_after > d ? retry_after : d;
+}
+
+/* Apply one completion; inside a transaction. */
+static void apply_done(dg_engine *e, const dg__done *d, int64_t now, int clean)
+{
+    dg_touch t;
+    dg_case c;
+    int active;
+    e->stats.completions++;
+    if (clean && d->job) {
+        /* nothing committed since the batch wrote them: the copies are current */
+        t = d->job->t;
+        c = d->job->c;
+    } else if (e->st->vt->touch_get(e->st, d->touch_id, &t) != 0 ||
+               e->st->vt->case_get(e->st, t.case_id, &c) != 0) {
+        return;
+    }
+    if (d->status == DG_ECANCELED)
+        return; /* shutdown: outcome unknown, reconciled at the next start */
+    active = c.status == DG_CASE_OPEN && c.active_touch == t.id && c.next_kind == DG_NEXT_NONE;
+    t.updated_at = now;
+    if (d->status == DG_OK) {
+        if (t.status < DG_TOUCH_SENT || t.status == DG_TOUCH_SCHEDULED)
+            t.status = DG_TOUCH_SENT;
+        t.sent_at = now;
+        snprintf(t.provider_id, sizeof t.provider_id, "%s", d->provider_id);
+        e->st->vt->touch_put(e->st, &t);
+        if (active) {
+            dg__plan_after_send(e, &c, now);
+            c.changed_at = now;
+            e->st->vt->case_put(e->st, &c);
+        }
+        return;
+    }
+    t.error_class = d->error_class;
+    snprintf(t.error_code, sizeof t.error_code, "%s", d->error_code);
+    if ((d->error_class == DG_ERRC_RETRYABLE || d->error_class == DG_ERRC_WAIT) &&
+        t.attempt < e->cfg.retry_max) {
+        t.status = DG_TOUCH_SCHEDULED;
+        e->st->vt->touch_put(e->st, &t);
+        if (active) {
+            int64_t at = now + backoff(e, t.attempt, d->retry_after);
+            dg__set_next(&c, DG_NEXT_RETRY, at, "retry %s", t.channel);
+            dg__note(e, &c, "retry", t.error_code[0] ? t.error_code : "retryable failure");
+        }
+    } else {
+        if (d->error_class == DG_ERRC_RETRYABLE || d->error_class == DG_ERRC_WAIT) {
+            snprintf(t.why, sizeof t.why, "dead-lettered after %lld attempts",
+                     (long long)t.attempt);
+            e->stats.dead_letters++;
+        }
+        if (d->error_class == DG_ERRC_SUPPRESSED && t.address[0])
+            e->st->vt->suppress(e->st, t.kind, t.address, "provider: opted out", now);
+        t.status = DG_TOUCH_FAILED;
+        e->st->vt->touch_put(e->st, &t);
+        if (active) { /* the next channel of the step, at once */
+            dg__set_next(&c, DG_NEXT_FALLBACK, now, "next channel: %s failed", t.channel);
+            dg__note(e, &c, "failed", t.why[0] ? t.why : t.error_code);
+        }
+    }
+    if (active) {
+        c.changed_at = now;
+        e->st->vt->case_put(e->st, &c);
+    }
+}
+
+static void apply_all(dg_engine *e, int64_t now, int clean)
+{
+    for (size_t i = 0; i < e->n_dq; i++)
+        apply_done(e, &e->dq[i], now, clean);
+    e->n_dq = 0;
+}
+
+void dg__flush_done(dg_engine *e)
+{
+    int64_t now = dg_clock_now(e->rt->clock);
+    int clean = e->epoch == e->batch_epoch;
+    if (!e->n_dq)
+        return;
+    if (dg__tx_begin(e) != 0)
+        return;
+    apply_all(e, now, clean);
+    dg__tx_end(e, 0);
+}
+
+typedef struct send_ctx {
+    dg_engine *e;
+    int64_t touch_id;
+    const dg__job *job;
+} send_ctx;
+
+static void on_send_done(void *ud, dg_instance *inst, const dg_result *res)
+{
+    send_ctx *s = ud;
+    dg_engine *e = s->e;
+    (void)inst;
+    queue_done(e, s->touch_id, res, res ? res->status : DG_EIO, e->in_dispatch ? s->job : NULL);
+    free(s);
+    if (!e->in_dispatch) {
+        dg__flush_done(e);
+        dg__arm(e);
+    }
+}
+
+static void on_act_done(void *ud, dg_instance *inst, const dg_result *res)
+{
+    (void)ud;
+    if (res && res->status != DG_OK)
+        dg_logf(DG_LOG_WARN, inst->name, "store_action_failed", "error", dg_strerror(res->status),
+                NULL);
+}
+
+static void send_one(dg_engine *e, dg__job *j)
+{
+    dg_outbound_message m;
+    dg_instance *inst = dg_instance_find(e->rt, j->t.channel);
+    send_ctx *s;
+    int rc;
+    char full[160];
+    DG_INIT(&m);
+    snprintf(full, sizeof full, "%s%s%s", j->c.first_name, j->c.last_name[0] ? " " : "",
+             j->c.last_name);
+    m.case_id = j->c.id;
+    m.touch_id = j->t.id;
+    m.step = (int32_t)j->t.step;
+    m.attempt = (int32_t)j->t.attempt;
+    m.stage = j->t.stage;
+    m.channel = j->t.channel;
+    m.locale = j->r.locale;
+    m.template_id = j->t.template_id;
+    m.idempotency_key = j->t.idem_key;
+    if (strcmp(j->t.kind, DG_CHANNEL_KIND_EMAIL) == 0)
+        m.to_email = j->t.address;
+    else
+        m.to_phone = j->t.address;
+    m.to_name = full;
+    m.text = j->r.text;
+    m.subject = j->r.subject;
+    m.html = j->r.html;
+    m.template_name = j->r.wa_template_name;
+    m.template_language = j->r.wa_language;
+    m.params = j->r.params;
+    m.n_params = j->r.n_params;
+    m.buttons = j->r.buttons;
+    m.n_buttons = j->r.n_buttons;
+    m.sms_segments = j->r.sms_segments;
+    e->stats.sends++;
+    if (e->obs.on_send)
+        e->obs.on_send(e->obs.ud, &j->c, &j->t, &m);
+    if (!inst || !(s = malloc(sizeof *s))) {
+        queue_done(e, j->t.id, NULL, inst ? DG_ENOMEM : DG_ESTATE, j);
+        return;
+    }
+    s->e = e;
+    s->touch_id = j->t.id;
+    s->job = j;
+    rc = dg_instance_send(inst, &m, on_send_done, s);
+    if (rc != DG_PENDING && rc != DG_OK) {
+        free(s);
+        queue_done(e, j->t.id, NULL, rc, j);
+    }
+}
+
+void dg__dispatch(dg_engine *e, int flush)
+{
+    e->in_dispatch = 1;
+    for (size_t i = 0; i < e->n_jobs; i++) { /* events during a send may add jobs */
+        dg__job *j = &e->jobs[i];
+        if (j->kind == 1) {
+            send_one(e, j);
+        } else {
+            dg_instance *s = dg_instance_find(e->rt, j->c.store);
+            dg_store_action a;
+            DG_INIT(&a);
+            a.kind = (dg_store_action_kind)j->act;
+            a.order_id = j->c.order_id;
+            a.reason = "other";
+            a.staff_note = "duegate: balance not paid within the final window";
+            if (s && dg_instance_kind(s) == DG_PLUGIN_STORE && s->plugin->store.act)
+                dg_instance_act(s, &a, on_act_done, e);
+        }
+        dg_rendered_clear(&j->r);
+    }
+    e->in_dispatch = 0;
+    if (flush) {
+        dg__flush_done(e); /* before the jobs go: completions may use their copies */
+        e->n_jobs = 0;
+    }
+}
+
+/* ------------------------------------------------------------- timer */
+
+static void on_timer(void *ud)
+{
+    dg_engine *e = ud;
+    e->timer = NULL;
+    e->timer_at = 0;
+    dg_engine_run_due(e);
+}
+
+void dg__arm(dg_engine *e)
+{
+    int64_t at, now;
+    if (!e->started || e->in_tick)
+        return;
+    if (e->st->vt->next_due(e->st, &at) != 0) {
+        if (e->timer)
+            dg_ctimer_stop(e->timer);
+        e->timer = NULL;
+        return;
+    }
+    if (e->timer && e->timer_at == at)
+        return;
+    if (e->timer)
+        dg_ctimer_stop(e->timer);
+    now = dg_clock_now(e->rt->clock);
+    e->timer = dg_ctimer_start(e->rt->clock, at > now ? at - now : 0, 0, on_timer, e);
+    e->timer_at = at;
+}
+
+/* Work through due actions in batches. The completions of one batch are
+ * recorded in the transaction of the next one (one commit per batch, and
+ * the pages both touch are written once); the last ones get their own. */
+void dg_engine_run_due(dg_engine *e)
+{
+    int64_t *ids = malloc(e->batch * sizeof *ids);
+    if (!ids)
+        return;
+    e->in_tick = 1;
+    for (int rounds = 0; rounds < 100000; rounds++) {
+        int64_t now = dg_clock_now(e->rt->clock);
+        int clean = e->epoch == e->batch_epoch;
+        size_t n = 0;
+        if (dg__tx_begin(e) != 0)
+            break;
+        apply_all(e, now, clean); /* the previous batch's completions */
+        e->n_jobs = 0;
+        e->batch_epoch = 0;
+        if (e->st->vt->due(e->st, now, ids, e->batch, &n) != 0)
+            n = 0;
+        for (size_t i = 0; i < n; i++)
+            dg__process_case(e, ids[i], now);
+        if (dg__tx_end(e, 0) != 0) {
+            for (size_t i = 0; i < e->n_jobs; i++)
+                dg_rendered_clear(&e->jobs[i].r);
+            e->n_jobs = 0;
+            break;
+        }
+        if (n == 0)
+            break;
+        e->batch_epoch = e->epoch;
+        dg__dispatch(e, 0);
+    }
+    e->in_tick = 0;
+    dg__flush_done(e);
+    e->n_jobs = 0;
+    e->batch_epoch = 0;
+    free(ids);
+    dg__arm(e);
+}
