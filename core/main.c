@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "loader.h"
 #include "log.h"
+#include "template.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -33,6 +34,7 @@ typedef struct command {
 static int cmd_run(cli *c);
 static int cmd_check_config(cli *c);
 static int cmd_plugins(cli *c);
+static int cmd_templates(cli *c);
 
 static const command commands[] = {
     {"run", cmd_run, "run -c FILE [--plugin-dir DIR]...", "run the daemon until SIGINT/SIGTERM"},
@@ -40,6 +42,8 @@ static const command commands[] = {
      "validate the configuration and plugin sections without starting anything"},
     {"plugins", cmd_plugins, "plugins [-c FILE] [--plugin-dir DIR]...",
      "list the plugins found, with version, ABI and capabilities"},
+    {"templates", cmd_templates, "templates lint|render [-c FILE] [--templates DIR] ...",
+     "check the message templates, or print what a customer would receive"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -131,6 +135,11 @@ static int cmd_plugins(cli *c)
     return l.refused ? 1 : 0;
 }
 
+static int cmd_templates(cli *c)
+{
+    return dg_cmd_templates(c->config, c->argc, c->argv);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -153,7 +162,7 @@ int main(int argc, char **argv)
     }
     cmd = argv[1];
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "c:P:hV", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+c:P:hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': c.config = optarg; break;
         case 'P':
