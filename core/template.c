@@ -315,7 +315,8 @@ static int render_wa(const tmpl *tp, size_t li, vars *v, const dg_msg_facts *f, 
         r->n_params++;
         if (tp->params[i].name && !(p->name = strdup(tp->params[i].name)))
             return DG_ENOMEM;
-        rc = render_expr(tp->params[i].expr, tp->wa_file, v, (char **)&p->value, err, err_len);
+        rc = render_expr(tp->wa[li].params ? tp->wa[li].params[i].expr : tp->params[i].expr,
+                         tp->wa_file, v, (char **)&p->value, err, err_len);
         if (rc)
             return rc;
     }
@@ -331,7 +332,7 @@ static int render_wa(const tmpl *tp, size_t li, vars *v, const dg_msg_facts *f, 
                 return DG_ENOMEM;
             continue;
         }
-        if (tp->url_prefix && f->pay_link && var_index("pay_link.suffix") >= 0) {
+        if (tp->url_prefix && f->pay_link) {
             size_t n = strlen(tp->url_prefix);
             if (strncmp(f->pay_link, tp->url_prefix, n)) {
                 dg_errf(err, err_len, "%s: the pay link does not start with url_prefix %s",

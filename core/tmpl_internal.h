@@ -16,14 +16,15 @@ typedef struct tpart {
     dg_tnode *tree;
 } tpart;
 
-typedef struct wa_loc {
-    char *name, *language, *body;
-} wa_loc;
-
 typedef struct wa_param {
     char *name; /* NULL when positional */
     dg_tnode *expr;
 } wa_param;
+
+typedef struct wa_loc {
+    char *name, *language, *body;
+    wa_param *params; /* this locale's own bindings (fallbacks), NULL: the shared ones */
+} wa_loc;
 
 typedef struct wa_button {
     int kind;      /* DG_BUTTON_* */

@@ -406,6 +406,46 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
+/* Optional locales.L.params: the same bindings with this locale's fallbacks. */
+static void load_locale_params(loadctx *c, tmpl *tp, const char *file, const char *text,
+                               const cJSON *o, size_t li, int named)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "params");
+    char path[80];
+    int line;
+    size_t k = 0;
+    if (!p)
+        return;
+    snprintf(path, sizeof path, "locales.%s.params", c->t->locales[li]);
+    line = dg_json_line_of(text, path);
+    if (named ? !cJSON_IsObject(p) : !cJSON_IsArray(p)) {
+        problem(c, "%s:%d: %s: the same shape as the top-level \"params\"", file, line, path);
+        return;
+    }
+    if ((size_t)cJSON_GetArraySize(p) != tp->n_params) {
+        problem(c, "%s:%d: %s binds %d parameter(s), the top-level mapping %zu", file, line, path,
+                cJSON_GetArraySize(p), tp->n_params);
+        return;
+    }
+    tp->wa[li].params = calloc(tp->n_params + 1, sizeof *tp->wa[li].params);
+    if (!tp->wa[li].params) {
+        c->oom = 1;
+        return;
+    }
+    for (const cJSON *it = p->child; it; it = it->next, k++) {
+        if (!cJSON_IsString(it)) {
+            problem(c, "%s:%d: %s: each is a variable name string", file, line, path);
+            return;
+        }
+        if (named && (!tp->params[k].name || strcmp(tp->params[k].name, it->string))) {
+            problem(c, "%s:%d: %s: names and order must match the top-level \"params\"", file,
+                    line, path);
+            return;
+        }
+        tp->wa[li].params[k].expr = parse_binding(c, file, line, it->valuestring);
+    }
+}
+
 static void load_wa_locale(loadctx *c, tmpl *tp, const char *file, const char *text,
                            const cJSON *locs, size_t li, int named)
 {
@@ -438,6 +478,7 @@ static void load_wa_locale(loadctx *c, tmpl *tp, const char *file, const char *t
         return;
     }
     check_body(c, tp, file, text, li, named);
+    load_locale_params(c, tp, file, text, o, li, named);
     {
         char *view = dg_tmpl_literal_view(tp->wa[li].body), where[4200];
         snprintf(where, sizeof where, "%s:%d: %s.body", file, line, path);
@@ -615,6 +656,9 @@ void dg_templates_free(dg_templates *t)
             free(tp->wa[li].name);
             free(tp->wa[li].language);
             free(tp->wa[li].body);
+            for (size_t k = 0; tp->wa[li].params && k < tp->n_params; k++)
+                dg_tmpl_free(tp->wa[li].params[k].expr);
+            free(tp->wa[li].params);
         }
         free(tp->wa);
         for (size_t k = 0; k < tp->n_params; k++) {
