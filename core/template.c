@@ -377,8 +377,10 @@ int dg_templates_render(void *templates, const char *template_id, const char *ch
     li = locale_index(t, loc);
     fmt_loc = f->locale && *f->locale && lang_eq(f->locale, loc) ? f->locale : loc;
     rc = build_vars(f, fmt_loc, &v, err, err_len);
-    if (rc)
+    if (rc) {
+        vars_free(&v);
         return rc;
+    }
     if (!(out->locale = strdup(loc))) {
         rc = DG_ENOMEM;
         goto done;

@@ -11,4 +11,4 @@ core_libdgcore_la_SOURCES += \
 
 # The shipped templates, installed under $(pkgtemplatedir) keeping their tree.
 
-
+EXTRA_DIST += scripts/gen-template-list
