@@ -101,6 +101,12 @@ static void no_tags(const char *where, const char *text)
         fprintf(stderr, "%s: unresolved tag in:\n%s\n", where, text);
         fail();
     }
+    /* sections leave no holes: no run of blank lines, no doubled spaces */
+    if (text && (strstr(text, "\n\n\n") || strstr(text, "  ") || strstr(text, " ,") ||
+                 strstr(text, " ."))) {
+        fprintf(stderr, "%s: stray blank line or space in:\n%s\n", where, text);
+        fail();
+    }
 }
 
 /* Every fact the customer needs, in every message (domain.md). */
@@ -112,7 +118,8 @@ static void check_facts(const dg_templates *t, const char *id, const char *ch,
     snprintf(where, sizeof where, "%s %s %s", id, ch, r->locale);
     no_tags(where, r->text);
     no_tags(where, r->subject);
-    no_tags(where, r->html);
+    if (r->html && (strstr(r->html, "{{") || strstr(r->html, "\n\n\n")))
+        fail_msg("%s: HTML has an unresolved tag or a blank run", where);
     if (strcmp(id, "scenario/opt-out-confirmation") == 0) {
         must_contain(where, r->text, "Lumen Atelier");
         assert_null(strstr(r->text, "https://"));
