@@ -76,8 +76,12 @@ static int load_order(const char *file, cJSON **root, dg_msg_facts *f)
     buf[n] = '\0';
     *root = cJSON_Parse(buf);
     if (!cJSON_IsObject(*root)) {
-        fprintf(stderr, "duegate templates: %s:%d: invalid JSON\n", file,
-                cJSON_GetErrorPtr() ? 1 : 1);
+        const char *e = cJSON_GetErrorPtr();
+        int line = 1;
+        for (const char *p = buf; e && e >= buf && p < e && *p; p++)
+            line += *p == '\n';
+        fprintf(stderr, "duegate templates: %s:%d: invalid JSON (an object is expected)\n",
+                file, line);
         free(buf);
         return 1;
     }

@@ -477,6 +477,9 @@ static void load_wa_locale(loadctx *c, tmpl *tp, const char *file, const char *t
         c->oom = 1;
         return;
     }
+    if (utf8_chars(tp->wa[li].body) > 1024)
+        problem(c, "%s:%d: %s.body: WhatsApp allows 1024 characters, this has %zu", file, line,
+                path, utf8_chars(tp->wa[li].body));
     check_body(c, tp, file, text, li, named);
     load_locale_params(c, tp, file, text, o, li, named);
     {

@@ -268,11 +268,10 @@ static int find_word(const char *l, const char *w)
     last = cp_before(w, wl);
     for (const char *p = strstr(l, w); p; p = strstr(p + 1, w)) {
         size_t at = (size_t)(p - l);
-        uint32_t b = 0, a = 0;
+        uint32_t a = 0;
         int ok = 1;
         if (!is_cjk(first) && at > 0 && is_word_cp(cp_before(l, at)))
             ok = 0;
-        (void)b;
         if (ok && !is_cjk(last) && p[wl] && dg_utf8_decode(p + wl, &a) && is_word_cp(a))
             ok = 0;
         if (ok)
@@ -334,7 +333,7 @@ static void blank_markup(char *s)
 int dg_tone_check(const dg_tone *t, const char *locale, const char *file, const char *text,
                   int html, char *err, size_t err_len)
 {
-    char *copy = strdup(text), *line, *save = NULL;
+    char *copy = strdup(text), *line;
     int ln = 0, excl = 0, max_excl = 1, rc = 0;
     if (!copy)
         return DG_ENOMEM;
@@ -343,8 +342,6 @@ int dg_tone_check(const dg_tone *t, const char *locale, const char *file, const 
     for (size_t i = 0; i < t->n; i++)
         if (t->r[i].kind == R_MAX_EXCL && scope_applies(t->r[i].scope, locale))
             max_excl = t->r[i].max;
-    /* strtok_r skips empty lines: count newlines by hand instead. */
-    (void)save;
     line = copy;
     while (line && !rc) {
         char *nl = strchr(line, '\n'), *folded;
