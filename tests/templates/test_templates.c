@@ -405,6 +405,89 @@ static void test_whatsapp_param_count_mismatch(void **state)
     free(dir);
 }
 
+static void test_whatsapp_named_params_and_url_prefix(void **state)
+{
+    static const char *const L[] = {"en", "es"};
+    char *dir = tdir_make(L, 2);
+    dg_templates *t = NULL;
+    char err[1024];
+    dg_msg_facts f = base_facts("es-ES");
+    dg_rendered r;
+    (void)state;
+    tdir_put(dir, "t/one/whatsapp.json",
+             "{\"params\": {\"name\": \"customer.first_name|there\", \"order\": \"order.name\"},\n"
+             " \"url_prefix\": \"https://shop.example.com/\",\n"
+             " \"buttons\": [{\"type\": \"url\", \"index\": 0, \"value\": \"pay_link.suffix\"}],\n"
+             " \"locales\": {\n"
+             "  \"en\": {\"name\": \"n\", \"language\": \"en\", \"body\": \"Hi {{name}}: {{order}}.\",\n"
+             "          \"buttons\": [\"Pay\"]},\n"
+             "  \"es\": {\"name\": \"n\", \"language\": \"es\", \"body\": \"Hola {{name}}: {{order}}.\",\n"
+             "          \"buttons\": [\"Pagar\"],\n"
+             "          \"params\": {\"name\": \"customer.first_name|\\ud83d\\udc4b\", \"order\": \"order.name\"}}}}\n");
+    tdir_put(dir, "t/one/whatsapp.es.txt", "Hola{{#customer.first_name}} {{customer.first_name}}{{/customer.first_name}}\n");
+    assert_int_equal(dg_templates_load(dir, NULL, &t, err, sizeof err), 0);
+    f.first_name = NULL;
+    assert_int_equal(dg_templates_render(t, "t/one", "whatsapp", &f, &r, err, sizeof err), 0);
+    assert_string_equal(r.text, "Hola");
+    assert_string_equal(r.params[0].name, "name");
+    assert_string_equal(r.params[0].value, "\xf0\x9f\x91\x8b"); /* the es fallback */
+    assert_string_equal(r.params[1].name, "order");
+    assert_string_equal(r.buttons[0].value, "pay/1001?k=7f3a");
+    {
+        char *body = dg_templates_wa_preview(t, "t/one", &r);
+        assert_string_equal(body, "Hola \xf0\x9f\x91\x8b: #1001.");
+        free(body);
+    }
+    dg_rendered_clear(&r);
+    f.pay_link = "https://other.example.net/pay/1";
+    assert_int_equal(dg_templates_render(t, "t/one", "whatsapp", &f, &r, err, sizeof err), DG_EINVAL);
+    assert_non_null(strstr(err, "does not start with url_prefix https://shop.example.com/"));
+    dg_templates_free(t);
+    /* a named body placeholder that is not bound */
+    tdir_put(dir, "t/one/whatsapp.json",
+             "{\"params\": {\"name\": \"customer.first_name\"},\n"
+             " \"locales\": {\n"
+             "  \"en\": {\"name\": \"n\", \"language\": \"en\", \"body\": \"Hi {{name}} {{nope}}\"},\n"
+             "  \"es\": {\"name\": \"n\", \"language\": \"es\", \"body\": \"Hola {{name}}\"}}}\n");
+    expect_load_error(dir, "whatsapp.json:3: locales.en.body: {{nope}} is not bound in \"params\"", NULL);
+    tdir_rm(dir);
+    free(dir);
+}
+
+static void test_config_section(void **state)
+{
+    char *dir = tdir_make(EN, 1), cfgpath[4200], text[8600], err[1024];
+    dg_config *cfg = NULL;
+    dg_templates *t = NULL;
+    char *picked;
+    (void)state;
+    snprintf(cfgpath, sizeof cfgpath, "%s/duegate.json", dir);
+    snprintf(text, sizeof text,
+             "{\"daemon\": {\"templates_dir\": \".\"},\n"
+             " \"templates\": {\"default_locale\": \"en\", \"sms_max_segments\": 2}}\n");
+    tdir_put(dir, "duegate.json", text);
+    assert_int_equal(dg_config_load(cfgpath, &cfg, err, sizeof err), 0);
+    picked = dg_templates_pick_dir(cfg, NULL);
+    assert_non_null(strstr(picked, dir));
+    free(picked);
+    picked = dg_templates_pick_dir(cfg, "/elsewhere");
+    assert_string_equal(picked, "/elsewhere");
+    free(picked);
+    assert_int_equal(dg_templates_load_config(cfg, NULL, NULL, NULL, &t, err, sizeof err), 0);
+    assert_int_equal(dg_templates_sms_max_segments(t), 2);
+    assert_string_equal(dg_templates_default_locale(t), "en");
+    dg_templates_free(t);
+    dg_config_free(cfg);
+    tdir_put(dir, "duegate.json", "{\"templates\": {\n  \"sms_max_segment\": 2}}\n");
+    assert_int_equal(dg_config_load(cfgpath, &cfg, err, sizeof err), 0);
+    assert_int_equal(dg_templates_load_config(cfg, dir, NULL, NULL, &t, err, sizeof err),
+                     DG_ECONFIG);
+    assert_non_null(strstr(err, "duegate.json:2: templates.sms_max_segment: unknown key"));
+    dg_config_free(cfg);
+    tdir_rm(dir);
+    free(dir);
+}
+
 static void test_locale_negotiation(void **state)
 {
     static const char *const L[] = {"en", "es", "pt", "zh-CN"};
@@ -612,6 +695,8 @@ int main(void)
         cmocka_unit_test(test_cjk_and_spanish_rules),
         cmocka_unit_test(test_load_errors_name_file_and_line),
         cmocka_unit_test(test_whatsapp_param_count_mismatch),
+        cmocka_unit_test(test_whatsapp_named_params_and_url_prefix),
+        cmocka_unit_test(test_config_section),
         cmocka_unit_test(test_locale_negotiation),
         cmocka_unit_test(test_html_escaping_of_customer_values),
         cmocka_unit_test(test_sms_cap_and_render_errors),
