@@ -47,8 +47,7 @@ static int64_t parse_time(const cJSON *j)
     tm.tm_hour = h;
     tm.tm_min = mi;
     tm.tm_sec = s;
-    return ((int64_t)timegm(&tm) - (sign == '-' ? -1 : 1) * (int64_t)(oh * 3600 + om * 60)) *
-           1000;
+    return ((int64_t)timegm(&tm) - (sign == '-' ? -1 : 1) * (int64_t)(oh * 3600 + om * 60)) * 1000;
 }
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -80,8 +79,8 @@ static int load_order(const char *file, cJSON **root, dg_msg_facts *f)
         int line = 1;
         for (const char *p = buf; e && e >= buf && p < e && *p; p++)
             line += *p == '\n';
-        fprintf(stderr, "duegate templates: %s:%d: invalid JSON (an object is expected)\n",
-                file, line);
+        fprintf(stderr, "duegate templates: %s:%d: invalid JSON (an object is expected)\n", file,
+                line);
         free(buf);
         return 1;
     }
@@ -127,13 +126,12 @@ static void print_rendered(const dg_templates *t, const char *id, const char *ch
         printf("segments: %d (%s)\n\n%s\n", (int)r->sms_segments, r->sms_ucs2 ? "UCS-2" : "GSM-7",
                r->text);
     } else if (strcmp(channel, "email") == 0) {
-        printf("\nSubject: %s\n\n%s\n\n----- HTML part -----\n%s\n", r->subject, r->text,
-               r->html);
+        printf("\nSubject: %s\n\n%s\n\n----- HTML part -----\n%s\n", r->subject, r->text, r->html);
     } else {
         if (r->wa_template_name) {
             char *body = dg_templates_wa_preview(t, id, r);
-            printf("\n== approved template %s (%s) ==\n%s\n", r->wa_template_name,
-                   r->wa_language, body ? body : "");
+            printf("\n== approved template %s (%s) ==\n%s\n", r->wa_template_name, r->wa_language,
+                   body ? body : "");
             free(body);
             for (size_t i = 0; i < r->n_params; i++)
                 printf("  param %s%zu%s = %s\n", r->params[i].name ? r->params[i].name : "{{",
@@ -173,13 +171,26 @@ int dg_cmd_templates(const char *config, int argc, char **argv)
     optind = 0;
     while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c': config = optarg; break;
-        case 'T': dir = optarg; break;
-        case 't': id = optarg; break;
-        case 'C': channel = optarg; break;
-        case 'l': locale = optarg; break;
-        case 'o': order = optarg; break;
-        default: return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 'T':
+            dir = optarg;
+            break;
+        case 't':
+            id = optarg;
+            break;
+        case 'C':
+            channel = optarg;
+            break;
+        case 'l':
+            locale = optarg;
+            break;
+        case 'o':
+            order = optarg;
+            break;
+        default:
+            return 2;
         }
     }
     if (config && dg_config_load(config, &cfg, err, sizeof err)) {
@@ -195,8 +206,8 @@ int dg_cmd_templates(const char *config, int argc, char **argv)
     }
     if (strcmp(sub, "lint") == 0) {
         printf("%zu templates x %zu locales (default %s) OK, SMS cap %d segments\n",
-               dg_templates_count(t), dg_templates_locale_count(t),
-               dg_templates_default_locale(t), dg_templates_sms_max_segments(t));
+               dg_templates_count(t), dg_templates_locale_count(t), dg_templates_default_locale(t),
+               dg_templates_sms_max_segments(t));
     } else {
         cJSON *root = NULL;
         dg_msg_facts f;

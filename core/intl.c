@@ -32,8 +32,7 @@ static int to_utf8(const UChar *u, int32_t n, char *buf, size_t len)
     UErrorCode e = U_ZERO_ERROR;
     int32_t out = 0;
     u_strToUTF8(buf, (int32_t)len, &out, u, n, &e);
-    if (e == U_BUFFER_OVERFLOW_ERROR || e == U_STRING_NOT_TERMINATED_WARNING ||
-        (size_t)out >= len)
+    if (e == U_BUFFER_OVERFLOW_ERROR || e == U_STRING_NOT_TERMINATED_WARNING || (size_t)out >= len)
         return DG_ENOMEM;
     return U_FAILURE(e) ? DG_EINVAL : 0;
 }
@@ -91,11 +90,9 @@ int dg_intl_money(const char *locale, int64_t amount_minor, const char *currency
     mag = amount_minor < 0 ? (uint64_t)0 - (uint64_t)amount_minor : (uint64_t)amount_minor;
     if (digits)
         snprintf(dec, sizeof dec, "%s%llu.%0*llu", amount_minor < 0 ? "-" : "",
-                 (unsigned long long)(mag / scale), (int)digits,
-                 (unsigned long long)(mag % scale));
+                 (unsigned long long)(mag / scale), (int)digits, (unsigned long long)(mag % scale));
     else
-        snprintf(dec, sizeof dec, "%s%llu", amount_minor < 0 ? "-" : "",
-                 (unsigned long long)mag);
+        snprintf(dec, sizeof dec, "%s%llu", amount_minor < 0 ? "-" : "", (unsigned long long)mag);
     snprintf(sk, sizeof sk, "currency/%s", currency);
     return format_skeleton(locale, sk, dec, buf, len);
 }

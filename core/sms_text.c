@@ -51,8 +51,8 @@ int dg_sms_gsm_septets(uint32_t cp)
 {
     if (cp == '\n' || cp == '\r')
         return 1;
-    if (cp == 0x0C || cp == '^' || cp == '{' || cp == '}' || cp == '\\' || cp == '[' ||
-        cp == '~' || cp == ']' || cp == '|' || cp == 0x20AC)
+    if (cp == 0x0C || cp == '^' || cp == '{' || cp == '}' || cp == '\\' || cp == '[' || cp == '~' ||
+        cp == ']' || cp == '|' || cp == 0x20AC)
         return 2;
     if (cp >= 0x20 && cp < 0x7F)
         return cp == '`' ? 0 : 1;

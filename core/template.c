@@ -17,14 +17,37 @@
 #endif
 
 /* The variables a template may use, documented in docs/templates.md. */
-static const char *const var_names[] = {
-    "customer.first_name", "customer.full_name", "order.name", "order.items", "order.amount",
-    "order.currency", "order.deadline", "order.close_time", "pay_link", "pay_link.suffix",
-    "store.name", "store.support_contact", "store.refund_days", "case.days_left",
-    "case.days_left_text", "case.due_today", "case.overdue", "case.days_overdue",
-    "case.days_overdue_text", "case.hours_left", "case.hours_left_text", "case.final_deadline",
-    "coupon", "last_reply", "segment.high_value", "segment.returning", "segment.new",
-    "segment.busy", "segment.hesitant", "segment.high_intent", "segment.price_sensitive"};
+static const char *const var_names[] = {"customer.first_name",
+                                        "customer.full_name",
+                                        "order.name",
+                                        "order.items",
+                                        "order.amount",
+                                        "order.currency",
+                                        "order.deadline",
+                                        "order.close_time",
+                                        "pay_link",
+                                        "pay_link.suffix",
+                                        "store.name",
+                                        "store.support_contact",
+                                        "store.refund_days",
+                                        "case.days_left",
+                                        "case.days_left_text",
+                                        "case.due_today",
+                                        "case.overdue",
+                                        "case.days_overdue",
+                                        "case.days_overdue_text",
+                                        "case.hours_left",
+                                        "case.hours_left_text",
+                                        "case.final_deadline",
+                                        "coupon",
+                                        "last_reply",
+                                        "segment.high_value",
+                                        "segment.returning",
+                                        "segment.new",
+                                        "segment.busy",
+                                        "segment.hesitant",
+                                        "segment.high_intent",
+                                        "segment.price_sensitive"};
 #define N_VARS (sizeof var_names / sizeof var_names[0])
 
 typedef struct vars {
@@ -100,8 +123,8 @@ static int build_vars(const dg_msg_facts *f, const char *fmt_loc, vars *v, char 
     int have_diff = 0;
     memset(v, 0, sizeof *v);
     rc |= set(v, "customer.first_name", f->first_name);
-    rc |= set(v, "customer.full_name", f->full_name && *f->full_name ? f->full_name
-                                                                     : f->first_name);
+    rc |=
+        set(v, "customer.full_name", f->full_name && *f->full_name ? f->full_name : f->first_name);
     rc |= set(v, "order.name", f->order_name);
     rc |= set(v, "order.items", f->items_summary);
     rc |= set(v, "order.currency", f->currency);
@@ -398,8 +421,7 @@ int dg_templates_render(void *templates, const char *template_id, const char *ch
             goto done;
         }
         if (dg_sms_measure(out->text, &info)) {
-            dg_errf(err, err_len, "%s: rendered SMS is not valid UTF-8",
-                    tp->parts[li][P_SMS].file);
+            dg_errf(err, err_len, "%s: rendered SMS is not valid UTF-8", tp->parts[li][P_SMS].file);
             rc = DG_EINVAL;
             goto done;
         }
@@ -436,8 +458,7 @@ done:
     return rc;
 }
 
-char *dg_templates_wa_preview(const dg_templates *t, const char *template_id,
-                              const dg_rendered *r)
+char *dg_templates_wa_preview(const dg_templates *t, const char *template_id, const dg_rendered *r)
 {
     const tmpl *tp = dg_tmpl_find(t, template_id);
     dg_sbuf b = {0};
@@ -532,8 +553,8 @@ char *dg_templates_pick_dir(const dg_config *cfg, const char *dir_override)
 }
 
 int dg_templates_load_config(const dg_config *cfg, const char *dir_override,
-                             dg_templates_report_fn report, void *ud, dg_templates **out,
-                             char *err, size_t err_len)
+                             dg_templates_report_fn report, void *ud, dg_templates **out, char *err,
+                             size_t err_len)
 {
     const cJSON *sec = cfg ? dg_config_section(cfg, "templates") : NULL, *dl = NULL, *ms = NULL;
     char *dir;
@@ -551,8 +572,10 @@ int dg_templates_load_config(const dg_config *cfg, const char *dir_override,
                        it->valuedouble == (double)it->valueint) {
                 ms = it;
             } else {
-                dg_errf(err, err_len, "%s:%d: %s: unknown key or bad value (default_locale: "
-                        "string, sms_max_segments: 1-10)", cfg->path, line, path);
+                dg_errf(err, err_len,
+                        "%s:%d: %s: unknown key or bad value (default_locale: "
+                        "string, sms_max_segments: 1-10)",
+                        cfg->path, line, path);
                 return DG_ECONFIG;
             }
         }
@@ -562,8 +585,7 @@ int dg_templates_load_config(const dg_config *cfg, const char *dir_override,
         dg_errf(err, err_len, "out of memory");
         return DG_ENOMEM;
     }
-    rc = dg_templates_load_report(dir, dl ? dl->valuestring : NULL, report, ud, out, err,
-                                  err_len);
+    rc = dg_templates_load_report(dir, dl ? dl->valuestring : NULL, report, ud, out, err, err_len);
     free(dir);
     if (!rc && ms)
         dg_templates_set_sms_max_segments(*out, ms->valueint);

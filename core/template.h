@@ -34,8 +34,8 @@ int dg_templates_load(const char *dir, const char *default_locale, dg_templates 
                       size_t err_len);
 /* The same, reporting every problem (not only the first) to report. */
 int dg_templates_load_report(const char *dir, const char *default_locale,
-                             dg_templates_report_fn report, void *ud, dg_templates **out,
-                             char *err, size_t err_len);
+                             dg_templates_report_fn report, void *ud, dg_templates **out, char *err,
+                             size_t err_len);
 void dg_templates_free(dg_templates *t);
 
 /* The directory to load for a configuration: dir_override, else
@@ -45,8 +45,8 @@ char *dg_templates_pick_dir(const dg_config *cfg, const char *dir_override);
 /* Load with the settings of the config's "templates" section:
  * {"default_locale": "en", "sms_max_segments": 4}. cfg may be NULL. */
 int dg_templates_load_config(const dg_config *cfg, const char *dir_override,
-                             dg_templates_report_fn report, void *ud, dg_templates **out,
-                             char *err, size_t err_len);
+                             dg_templates_report_fn report, void *ud, dg_templates **out, char *err,
+                             size_t err_len);
 
 /* Most SMS segments a rendered SMS may need (1-10); more is a render error. */
 void dg_templates_set_sms_max_segments(dg_templates *t, int n);
@@ -76,8 +76,7 @@ int dg_templates_render(void *templates, const char *template_id, const char *ch
 
 /* The approved WhatsApp body of a rendered message with its parameters put
  * in (what the customer sees); NULL when there is no mapping. Caller frees. */
-char *dg_templates_wa_preview(const dg_templates *t, const char *template_id,
-                              const dg_rendered *r);
+char *dg_templates_wa_preview(const dg_templates *t, const char *template_id, const dg_rendered *r);
 
 /* `duegate templates lint|render ...` (core/cmd_templates.c). argv[0] is
  * the subcommand; config is a -c given before it, or NULL. Exit status. */

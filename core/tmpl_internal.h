@@ -27,9 +27,9 @@ typedef struct wa_loc {
 } wa_loc;
 
 typedef struct wa_button {
-    int kind;      /* DG_BUTTON_* */
+    int kind; /* DG_BUTTON_* */
     int index;
-    char *payload; /* quick reply */
+    char *payload;  /* quick reply */
     dg_tnode *expr; /* URL suffix */
 } wa_button;
 

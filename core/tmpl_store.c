@@ -16,8 +16,7 @@
 #include "sms_text.h"
 #include "tmpl_internal.h"
 
-const char *const dg_tmpl_part_prefix[P_COUNT] = {"sms", "email", "email", "email",
-                                                  "whatsapp"};
+const char *const dg_tmpl_part_prefix[P_COUNT] = {"sms", "email", "email", "email", "whatsapp"};
 const char *const dg_tmpl_part_suffix[P_COUNT] = {"txt", "subject", "txt", "html", "txt"};
 
 #define MAX_FILE (256 * 1024)
@@ -184,8 +183,7 @@ static int load_manifest(loadctx *c, const char *default_locale, char **text_out
     for (cJSON *it = root->child; it; it = it->next)
         if (strcmp(it->string, "locales") && strcmp(it->string, "default_locale") &&
             strcmp(it->string, "sms_max_segments"))
-            problem(c, "%s:%d: %s: unknown key", p, dg_json_line_of(text, it->string),
-                    it->string);
+            problem(c, "%s:%d: %s: unknown key", p, dg_json_line_of(text, it->string), it->string);
     cJSON_Delete(root);
     return 0;
 }
@@ -319,8 +317,8 @@ static dg_tnode *parse_binding(loadctx *c, const char *file, int line, const cha
     char src[512], where[4200], perr[1024];
     dg_tnode *n = NULL;
     if (strstr(b, "{{") || strstr(b, "}}") || strlen(b) > 400) {
-        problem(c, "%s:%d: a binding is a variable name, optionally |fallback: '%s'", file,
-                line, b);
+        problem(c, "%s:%d: a binding is a variable name, optionally |fallback: '%s'", file, line,
+                b);
         return NULL;
     }
     snprintf(src, sizeof src, "{{%s}}", b);
@@ -357,8 +355,8 @@ static void check_body(loadctx *c, tmpl *tp, const char *file, const char *text,
             char *end;
             long v = strtol(p + 2, &end, 10);
             if (end != e || v < 1 || v > 63) {
-                problem(c, "%s:%d: %s: '{{%.*s}}' is not a positional parameter {{1}}..{{N}}",
-                        file, line, path, (int)n, p + 2);
+                problem(c, "%s:%d: %s: '{{%.*s}}' is not a positional parameter {{1}}..{{N}}", file,
+                        line, path, (int)n, p + 2);
                 return;
             }
             seen_pos[v] = 1;
@@ -438,8 +436,8 @@ static void load_locale_params(loadctx *c, tmpl *tp, const char *file, const cha
             return;
         }
         if (named && (!tp->params[k].name || strcmp(tp->params[k].name, it->string))) {
-            problem(c, "%s:%d: %s: names and order must match the top-level \"params\"", file,
-                    line, path);
+            problem(c, "%s:%d: %s: names and order must match the top-level \"params\"", file, line,
+                    path);
             return;
         }
         tp->wa[li].params[k].expr = parse_binding(c, file, line, it->valuestring);
@@ -456,8 +454,8 @@ static void load_wa_locale(loadctx *c, tmpl *tp, const char *file, const char *t
     snprintf(path, sizeof path, "locales.%s", loc);
     line = dg_json_line_of(text, "locales");
     if (!cJSON_IsObject(o)) {
-        problem(c, "%s:%d: %s: missing (locale '%s' is declared at %s:%d)", file, line, path,
-                loc, c->manifest_path, manifest_line(c, loc));
+        problem(c, "%s:%d: %s: missing (locale '%s' is declared at %s:%d)", file, line, path, loc,
+                c->manifest_path, manifest_line(c, loc));
         return;
     }
     line = dg_json_line_of(text, path);
@@ -494,8 +492,8 @@ static void load_wa_locale(loadctx *c, tmpl *tp, const char *file, const char *t
         return;
     }
     if ((size_t)cJSON_GetArraySize(labels) != tp->n_buttons) {
-        problem(c, "%s:%d: %s.buttons has %d label(s), the mapping has %zu button(s)", file,
-                line, path, cJSON_GetArraySize(labels), tp->n_buttons);
+        problem(c, "%s:%d: %s.buttons has %d label(s), the mapping has %zu button(s)", file, line,
+                path, cJSON_GetArraySize(labels), tp->n_buttons);
         return;
     }
     for (const cJSON *l = labels ? labels->child : NULL; l; l = l->next) {
@@ -540,8 +538,10 @@ static void load_buttons(loadctx *c, tmpl *tp, const char *file, const char *tex
         if (strcmp(ty->valuestring, "url") == 0) {
             w->kind = DG_BUTTON_URL;
             if (!cJSON_IsString(val)) {
-                problem(c, "%s:%d: buttons: a url button needs \"value\" (a variable, "
-                           "e.g. \"pay_link.suffix\")", file, line);
+                problem(c,
+                        "%s:%d: buttons: a url button needs \"value\" (a variable, "
+                        "e.g. \"pay_link.suffix\")",
+                        file, line);
                 return;
             }
             w->expr = parse_binding(c, file, line, val->valuestring);
@@ -550,8 +550,8 @@ static void load_buttons(loadctx *c, tmpl *tp, const char *file, const char *tex
             if (!cJSON_IsString(pl) || (strcmp(pl->valuestring, DG_PAYLOAD_PAID) &&
                                         strcmp(pl->valuestring, DG_PAYLOAD_HELP) &&
                                         strcmp(pl->valuestring, DG_PAYLOAD_LATER))) {
-                problem(c, "%s:%d: buttons: a quick_reply payload is one of %s, %s, %s", file,
-                        line, DG_PAYLOAD_PAID, DG_PAYLOAD_HELP, DG_PAYLOAD_LATER);
+                problem(c, "%s:%d: buttons: a quick_reply payload is one of %s, %s, %s", file, line,
+                        DG_PAYLOAD_PAID, DG_PAYLOAD_HELP, DG_PAYLOAD_LATER);
                 return;
             }
             w->payload = strdup(pl->valuestring);
@@ -688,8 +688,8 @@ void dg_templates_free(dg_templates *t)
 }
 
 int dg_templates_load_report(const char *dir, const char *default_locale,
-                             dg_templates_report_fn report, void *ud, dg_templates **out,
-                             char *err, size_t err_len)
+                             dg_templates_report_fn report, void *ud, dg_templates **out, char *err,
+                             size_t err_len)
 {
     loadctx c;
     char *manifest = NULL, lintdir[4096], terr[1024];

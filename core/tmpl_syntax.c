@@ -15,8 +15,8 @@ typedef enum { TN_TEXT, TN_VAR, TN_SECTION, TN_INVERTED } tn_kind;
 struct dg_tnode {
     tn_kind kind;
     int line;
-    char *text;  /* TEXT: literal; others: variable name */
-    char *def;   /* VAR: fallback, NULL when none */
+    char *text; /* TEXT: literal; others: variable name */
+    char *def;  /* VAR: fallback, NULL when none */
     dg_tnode *child;
     dg_tnode *next;
 };
@@ -54,12 +54,23 @@ void dg_sbuf_add_html(dg_sbuf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': dg_sbuf_adds(b, "&amp;"); break;
-        case '<': dg_sbuf_adds(b, "&lt;"); break;
-        case '>': dg_sbuf_adds(b, "&gt;"); break;
-        case '"': dg_sbuf_adds(b, "&quot;"); break;
-        case '\'': dg_sbuf_adds(b, "&#39;"); break;
-        default: dg_sbuf_add(b, s, 1);
+        case '&':
+            dg_sbuf_adds(b, "&amp;");
+            break;
+        case '<':
+            dg_sbuf_adds(b, "&lt;");
+            break;
+        case '>':
+            dg_sbuf_adds(b, "&gt;");
+            break;
+        case '"':
+            dg_sbuf_adds(b, "&quot;");
+            break;
+        case '\'':
+            dg_sbuf_adds(b, "&#39;");
+            break;
+        default:
+            dg_sbuf_add(b, s, 1);
         }
     }
 }
@@ -202,22 +213,22 @@ static int parse_tag(parser *ps, const char *body, size_t n, int line)
         if (sigil == '/') {
             dg_tnode *o = ps->depth ? ps->open[ps->depth] : NULL;
             if (!o) {
-                dg_errf(ps->err, ps->err_len, "%s:%d: {{/%.*s}} closes no open section",
-                        ps->file, line, (int)nn, nm);
+                dg_errf(ps->err, ps->err_len, "%s:%d: {{/%.*s}} closes no open section", ps->file,
+                        line, (int)nn, nm);
                 return DG_EINVAL;
             }
             if (strlen(o->text) != nn || strncmp(o->text, nm, nn)) {
                 dg_errf(ps->err, ps->err_len,
-                        "%s:%d: {{/%.*s}} does not match section '%s' opened at line %d",
-                        ps->file, line, (int)nn, nm, o->text, o->line);
+                        "%s:%d: {{/%.*s}} does not match section '%s' opened at line %d", ps->file,
+                        line, (int)nn, nm, o->text, o->line);
                 return DG_EINVAL;
             }
             ps->depth--;
             return 0;
         }
         if (ps->depth >= MAX_DEPTH) {
-            dg_errf(ps->err, ps->err_len, "%s:%d: sections nest deeper than %d", ps->file,
-                    line, MAX_DEPTH);
+            dg_errf(ps->err, ps->err_len, "%s:%d: sections nest deeper than %d", ps->file, line,
+                    MAX_DEPTH);
             return DG_EINVAL;
         }
         dg_tnode *t = add_node(ps, sigil == '#' ? TN_SECTION : TN_INVERTED, line, nm, nn);
@@ -231,8 +242,8 @@ static int parse_tag(parser *ps, const char *body, size_t n, int line)
     if (sigil == '!')
         return 0;
     if (sigil == '{' || sigil == '&' || sigil == '>' || sigil == '=') {
-        dg_errf(ps->err, ps->err_len, "%s:%d: '{{%c' is not part of the template syntax",
-                ps->file, line, sigil);
+        dg_errf(ps->err, ps->err_len, "%s:%d: '{{%c' is not part of the template syntax", ps->file,
+                line, sigil);
         return DG_EINVAL;
     }
     bar = memchr(body, '|', n);
@@ -348,7 +359,9 @@ int dg_tmpl_render(const dg_tnode *n, const char *file, dg_tmpl_get_fn get, void
     for (; n; n = n->next) {
         const char *v;
         switch (n->kind) {
-        case TN_TEXT: dg_sbuf_adds(out, n->text); break;
+        case TN_TEXT:
+            dg_sbuf_adds(out, n->text);
+            break;
         case TN_VAR:
             v = get(ud, n->text);
             if (!v || !*v)
@@ -380,8 +393,7 @@ int dg_tmpl_render(const dg_tnode *n, const char *file, dg_tmpl_get_fn get, void
     return 0;
 }
 
-void dg_tmpl_each_var(const dg_tnode *n, void (*fn)(void *ud, const char *name, int line),
-                      void *ud)
+void dg_tmpl_each_var(const dg_tnode *n, void (*fn)(void *ud, const char *name, int line), void *ud)
 {
     for (; n; n = n->next) {
         if (n->kind != TN_TEXT)

@@ -20,11 +20,11 @@ typedef enum { R_WORD, R_REGEX, R_CAPS_OK, R_MAX_EXCL } rule_kind;
 
 typedef struct rule {
     rule_kind kind;
-    char *scope;  /* "all" or a locale prefix */
-    char *text;   /* folded word, regex source, or caps-ok word */
+    char *scope; /* "all" or a locale prefix */
+    char *text;  /* folded word, regex source, or caps-ok word */
     regex_t re;
     int max;
-    char *where;  /* "lint/en.txt:4" */
+    char *where; /* "lint/en.txt:4" */
 } rule;
 
 struct dg_tone {
@@ -354,16 +354,16 @@ int dg_tone_check(const dg_tone *t, const char *locale, const char *file, const 
             if (*p == '!' || strncmp(p, "\xEF\xBC\x81", 3) == 0) {
                 if (++excl > max_excl) {
                     dg_errf(err, err_len,
-                            "%s:%d: tone: more than %d exclamation mark%s in one message", file,
-                            ln, max_excl, max_excl == 1 ? "" : "s");
+                            "%s:%d: tone: more than %d exclamation mark%s in one message", file, ln,
+                            max_excl, max_excl == 1 ? "" : "s");
                     rc = DG_EINVAL;
                     break;
                 }
             }
         }
         if (!rc && (sh = shouting(t, locale, line, &slen)) != NULL) {
-            dg_errf(err, err_len, "%s:%d: tone: shouting in capitals '%.*s'", file, ln,
-                    (int)slen, sh);
+            dg_errf(err, err_len, "%s:%d: tone: shouting in capitals '%.*s'", file, ln, (int)slen,
+                    sh);
             rc = DG_EINVAL;
         }
         folded = rc ? NULL : fold(line);

@@ -17,8 +17,8 @@
 static int known(void *ud, const char *name)
 {
     (void)ud;
-    return strcmp(name, "name") == 0 || strcmp(name, "coupon") == 0 ||
-           strcmp(name, "empty") == 0 || strcmp(name, "zero") == 0;
+    return strcmp(name, "name") == 0 || strcmp(name, "coupon") == 0 || strcmp(name, "empty") == 0 ||
+           strcmp(name, "zero") == 0;
 }
 
 static const char *get(void *ud, const char *name)
@@ -96,10 +96,12 @@ static void expect_parse_error(const char *src, const char *want)
 static void test_syntax_errors_name_line(void **state)
 {
     (void)state;
-    expect_parse_error("Hi\n{{#coupon}}\ncode", "dir/sms.en.txt:2: section 'coupon' is never closed");
+    expect_parse_error("Hi\n{{#coupon}}\ncode",
+                       "dir/sms.en.txt:2: section 'coupon' is never closed");
     expect_parse_error("a\nb\nHi {{nmae}}", "dir/sms.en.txt:3: unknown variable 'nmae'");
-    expect_parse_error("{{#coupon}}\n{{/name}}",
-                       "dir/sms.en.txt:2: {{/name}} does not match section 'coupon' opened at line 1");
+    expect_parse_error(
+        "{{#coupon}}\n{{/name}}",
+        "dir/sms.en.txt:2: {{/name}} does not match section 'coupon' opened at line 1");
     expect_parse_error("a\n{{/coupon}}", "dir/sms.en.txt:2: {{/coupon}} closes no open section");
     expect_parse_error("a\n\n\nHi {{name", "dir/sms.en.txt:4: '{{' is never closed");
     expect_parse_error("{{{name}}}", "dir/sms.en.txt:1: '{{{' is not part of the template syntax");
@@ -243,17 +245,27 @@ static void test_money_formats(void **state)
 {
     char b[8];
     (void)state;
-    expect_money("en-US", 123456, "EUR", "\xe2\x82\xac" "1,234.56");
+    expect_money("en-US", 123456, "EUR",
+                 "\xe2\x82\xac"
+                 "1,234.56");
     expect_money("en-US", 123456, "USD", "$1,234.56");
     expect_money("de-DE", 123456, "EUR", "1.234,56" NBSP "\xe2\x82\xac");
     expect_money("es-ES", 123456, "EUR", "1234,56" NBSP "\xe2\x82\xac");
     expect_money("es-ES", 12345678, "EUR", "123.456,78" NBSP "\xe2\x82\xac");
-    expect_money("zh-CN", 123456, "CNY", "\xc2\xa5" "1,234.56");
-    expect_money("zh-CN", 123456, "EUR", "\xe2\x82\xac" "1,234.56");
+    expect_money("zh-CN", 123456, "CNY",
+                 "\xc2\xa5"
+                 "1,234.56");
+    expect_money("zh-CN", 123456, "EUR",
+                 "\xe2\x82\xac"
+                 "1,234.56");
     expect_money("pt-BR", 123456, "BRL", "R$" NBSP "1.234,56");
     expect_money("pt-BR", 123456, "EUR", "\xe2\x82\xac" NBSP "1.234,56");
-    expect_money("ja-JP", 1234, "JPY", "\xef\xbf\xa5" "1,234"); /* no minor unit */
-    expect_money("en-US", 5, "EUR", "\xe2\x82\xac" "0.05");
+    expect_money("ja-JP", 1234, "JPY",
+                 "\xef\xbf\xa5"
+                 "1,234"); /* no minor unit */
+    expect_money("en-US", 5, "EUR",
+                 "\xe2\x82\xac"
+                 "0.05");
     assert_int_equal(dg_intl_money("en-US", 1, "eur", b, sizeof b), DG_EINVAL);
     assert_int_equal(dg_intl_money("en-US", 1, "EURO", b, sizeof b), DG_EINVAL);
     assert_int_equal(dg_intl_money("en-US", 123456, "EUR", b, 4), DG_ENOMEM);
@@ -270,7 +282,8 @@ static void test_date_formats(void **state)
     expect_date("de-DE", "Asia/Shanghai", t, "Montag, 26. Oktober um 23:59 GMT+8");
     expect_date("es-ES", "Asia/Shanghai", t, "lunes, 26 de octubre, 23:59 GMT+8");
     expect_date("zh-CN", "Asia/Shanghai", t,
-                "10\xe6\x9c\x88" "26\xe6\x97\xa5\xe6\x98\x9f\xe6\x9c\x9f\xe4\xb8\x80 GMT+8 23:59");
+                "10\xe6\x9c\x88"
+                "26\xe6\x97\xa5\xe6\x98\x9f\xe6\x9c\x9f\xe4\xb8\x80 GMT+8 23:59");
     expect_date("pt-BR", "America/Sao_Paulo", t,
                 "segunda-feira, 26 de outubro \xc3\xa0s 12:59 BRT");
     /* unknown or missing zone: UTC, and it says so */
@@ -279,7 +292,8 @@ static void test_date_formats(void **state)
     assert_int_equal(dg_intl_duration("en", "day", 1, b, sizeof b), 0);
     assert_string_equal(b, "1 day");
     assert_int_equal(dg_intl_duration("es", "day", 3, b, sizeof b), 0);
-    assert_string_equal(b, "3 d\xc3\xad" "as");
+    assert_string_equal(b, "3 d\xc3\xad"
+                           "as");
     assert_int_equal(dg_intl_duration("zh-CN", "hour", 48, b, sizeof b), 0);
     assert_string_equal(b, "48\xe5\xb0\x8f\xe6\x97\xb6");
     assert_int_equal(dg_intl_duration("en", "week", 1, b, sizeof b), DG_EINVAL);

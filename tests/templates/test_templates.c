@@ -58,10 +58,11 @@ static dg_msg_facts base_facts(const char *locale)
 /* Sample facts for a template id and a variant number. */
 static dg_msg_facts sample(const char *id, const char *locale, int variant)
 {
-    static const char *const segs[] = {NULL,   "high_value", "returning",      "new",
+    static const char *const segs[] = {NULL,   "high_value", "returning",       "new",
                                        "busy", "hesitant",   "price_sensitive", "high_intent"};
     dg_msg_facts f = base_facts(locale);
-    int unpaid = strncmp(id, "unpaid/", 7) == 0 || (strncmp(id, "scenario/", 9) == 0 && variant % 2);
+    int unpaid =
+        strncmp(id, "unpaid/", 7) == 0 || (strncmp(id, "scenario/", 9) == 0 && variant % 2);
     f.segment = segs[variant % 8];
     if (variant % 3 == 1)
         f.coupon = "THANKS10";
@@ -174,8 +175,7 @@ static void test_shipped_templates_render_everywhere(void **state)
                     char err[1024] = "";
                     int rc = dg_templates_render(t, id, channels[c], &f, &r, err, sizeof err);
                     if (rc)
-                        fprintf(stderr, "%s %s %s v%d: %s\n", id, channels[c], locales[l], v,
-                                err);
+                        fprintf(stderr, "%s %s %s v%d: %s\n", id, channels[c], locales[l], v, err);
                     assert_int_equal(rc, 0);
                     check_facts(t, id, channels[c], &f, &r);
                     if (c == 0) {
@@ -234,7 +234,8 @@ static void test_whatsapp_mapping_rendered(void **state)
     assert_int_equal(r.n_params, 6);
     assert_null(r.params[0].name);
     assert_string_equal(r.params[0].value, "Mei");
-    assert_string_equal(r.params[4].value, "\xe2\x82\xac" "1,234.56");
+    assert_string_equal(r.params[4].value, "\xe2\x82\xac"
+                                           "1,234.56");
     assert_int_equal(r.n_buttons, 4);
     assert_int_equal(r.buttons[0].kind, DG_BUTTON_URL);
     assert_int_equal(r.buttons[1].kind, DG_BUTTON_QUICK_REPLY);
@@ -281,8 +282,9 @@ static void test_planted_forbidden_word_rejected(void **state)
     (void)state;
     assert_int_equal(dg_templates_load(dir, NULL, &t, err, sizeof err), 0);
     dg_templates_free(t);
-    tdir_put(dir, "t/one/sms.en.txt", "Hi {{customer.first_name}},\norder {{order.name}}.\n"
-                                      "Please pay Immediately: {{pay_link}}\n");
+    tdir_put(dir, "t/one/sms.en.txt",
+             "Hi {{customer.first_name}},\norder {{order.name}}.\n"
+             "Please pay Immediately: {{pay_link}}\n");
     expect_load_error(dir, "t/one/sms.en.txt:3: tone: forbidden 'immediately'", "lint/en.txt:3");
     /* shouting, exclamation marks, HTML markup ignored, CJK phrases */
     tdir_put(dir, "t/one/sms.en.txt", "Hi {{customer.first_name}}, PLEASE pay {{pay_link}}\n");
@@ -309,13 +311,14 @@ static void test_cjk_and_spanish_rules(void **state)
     dg_templates *t = NULL;
     char err[1024];
     (void)state;
-    tdir_put(dir, "lint/zh.txt", "\xe7\xab\x8b\xe5\x8d\xb3\n");         /* "immediately" */
+    tdir_put(dir, "lint/zh.txt", "\xe7\xab\x8b\xe5\x8d\xb3\n"); /* "immediately" */
     tdir_put(dir, "lint/es.txt", "inmediatamente\ntienes que\n");
     assert_int_equal(dg_templates_load(dir, NULL, &t, err, sizeof err), 0);
     dg_templates_free(t);
     tdir_put(dir, "t/one/sms.zh-CN.txt",
              "\xe8\xaf\xb7\xe7\xab\x8b\xe5\x8d\xb3\xe4\xbb\x98\xe6\xac\xbe {{pay_link}}\n");
-    expect_load_error(dir, "t/one/sms.zh-CN.txt:1: tone: forbidden '\xe7\xab\x8b\xe5\x8d\xb3'", NULL);
+    expect_load_error(dir, "t/one/sms.zh-CN.txt:1: tone: forbidden '\xe7\xab\x8b\xe5\x8d\xb3'",
+                      NULL);
     tdir_put(dir, "t/one/sms.zh-CN.txt", "{{pay_link}}\n");
     tdir_put(dir, "t/one/sms.es.txt", "Hola,\nTienes que pagar {{pay_link}}\n");
     expect_load_error(dir, "t/one/sms.es.txt:2: tone: forbidden 'tienes que'", NULL);
@@ -347,7 +350,8 @@ static void test_load_errors_name_file_and_line(void **state)
     expect_load_error(dir, "t/one/email.en.subject:2: a subject is one line", NULL);
     tdir_put(dir, "t/one/email.en.subject", "One line\n");
     tdir_put(dir, "templates.json", "{\"locales\": [\"en\", \"es\"], \"default_locale\": \"fr\"}");
-    expect_load_error(dir, "templates.json:1: default locale 'fr' is not one of the declared", NULL);
+    expect_load_error(dir, "templates.json:1: default locale 'fr' is not one of the declared",
+                      NULL);
     tdir_rm(dir);
     free(dir);
 }
@@ -414,17 +418,21 @@ static void test_whatsapp_named_params_and_url_prefix(void **state)
     dg_msg_facts f = base_facts("es-ES");
     dg_rendered r;
     (void)state;
-    tdir_put(dir, "t/one/whatsapp.json",
-             "{\"params\": {\"name\": \"customer.first_name|there\", \"order\": \"order.name\"},\n"
-             " \"url_prefix\": \"https://shop.example.com/\",\n"
-             " \"buttons\": [{\"type\": \"url\", \"index\": 0, \"value\": \"pay_link.suffix\"}],\n"
-             " \"locales\": {\n"
-             "  \"en\": {\"name\": \"n\", \"language\": \"en\", \"body\": \"Hi {{name}}: {{order}}.\",\n"
-             "          \"buttons\": [\"Pay\"]},\n"
-             "  \"es\": {\"name\": \"n\", \"language\": \"es\", \"body\": \"Hola {{name}}: {{order}}.\",\n"
-             "          \"buttons\": [\"Pagar\"],\n"
-             "          \"params\": {\"name\": \"customer.first_name|\\ud83d\\udc4b\", \"order\": \"order.name\"}}}}\n");
-    tdir_put(dir, "t/one/whatsapp.es.txt", "Hola{{#customer.first_name}} {{customer.first_name}}{{/customer.first_name}}\n");
+    tdir_put(
+        dir, "t/one/whatsapp.json",
+        "{\"params\": {\"name\": \"customer.first_name|there\", \"order\": \"order.name\"},\n"
+        " \"url_prefix\": \"https://shop.example.com/\",\n"
+        " \"buttons\": [{\"type\": \"url\", \"index\": 0, \"value\": \"pay_link.suffix\"}],\n"
+        " \"locales\": {\n"
+        "  \"en\": {\"name\": \"n\", \"language\": \"en\", \"body\": \"Hi {{name}}: {{order}}.\",\n"
+        "          \"buttons\": [\"Pay\"]},\n"
+        "  \"es\": {\"name\": \"n\", \"language\": \"es\", \"body\": \"Hola {{name}}: "
+        "{{order}}.\",\n"
+        "          \"buttons\": [\"Pagar\"],\n"
+        "          \"params\": {\"name\": \"customer.first_name|\\ud83d\\udc4b\", \"order\": "
+        "\"order.name\"}}}}\n");
+    tdir_put(dir, "t/one/whatsapp.es.txt",
+             "Hola{{#customer.first_name}} {{customer.first_name}}{{/customer.first_name}}\n");
     assert_int_equal(dg_templates_load(dir, NULL, &t, err, sizeof err), 0);
     f.first_name = NULL;
     assert_int_equal(dg_templates_render(t, "t/one", "whatsapp", &f, &r, err, sizeof err), 0);
@@ -440,16 +448,19 @@ static void test_whatsapp_named_params_and_url_prefix(void **state)
     }
     dg_rendered_clear(&r);
     f.pay_link = "https://other.example.net/pay/1";
-    assert_int_equal(dg_templates_render(t, "t/one", "whatsapp", &f, &r, err, sizeof err), DG_EINVAL);
+    assert_int_equal(dg_templates_render(t, "t/one", "whatsapp", &f, &r, err, sizeof err),
+                     DG_EINVAL);
     assert_non_null(strstr(err, "does not start with url_prefix https://shop.example.com/"));
     dg_templates_free(t);
     /* a named body placeholder that is not bound */
-    tdir_put(dir, "t/one/whatsapp.json",
-             "{\"params\": {\"name\": \"customer.first_name\"},\n"
-             " \"locales\": {\n"
-             "  \"en\": {\"name\": \"n\", \"language\": \"en\", \"body\": \"Hi {{name}} {{nope}}\"},\n"
-             "  \"es\": {\"name\": \"n\", \"language\": \"es\", \"body\": \"Hola {{name}}\"}}}\n");
-    expect_load_error(dir, "whatsapp.json:3: locales.en.body: {{nope}} is not bound in \"params\"", NULL);
+    tdir_put(
+        dir, "t/one/whatsapp.json",
+        "{\"params\": {\"name\": \"customer.first_name\"},\n"
+        " \"locales\": {\n"
+        "  \"en\": {\"name\": \"n\", \"language\": \"en\", \"body\": \"Hi {{name}} {{nope}}\"},\n"
+        "  \"es\": {\"name\": \"n\", \"language\": \"es\", \"body\": \"Hola {{name}}\"}}}\n");
+    expect_load_error(dir, "whatsapp.json:3: locales.en.body: {{nope}} is not bound in \"params\"",
+                      NULL);
     tdir_rm(dir);
     free(dir);
 }
@@ -529,8 +540,9 @@ static void test_html_escaping_of_customer_values(void **state)
     f.pay_link = "https://shop.example.com/pay?a=1&b=2";
     assert_int_equal(dg_templates_load(dir, NULL, &t, err, sizeof err), 0);
     assert_int_equal(dg_templates_render(t, "t/one", "email", &f, &r, err, sizeof err), 0);
-    assert_string_equal(r.html, "<p>Hi &lt;b&gt;&amp;&quot;,</p>\n"
-                                "<p><a href=\"https://shop.example.com/pay?a=1&amp;b=2\">Pay</a></p>");
+    assert_string_equal(r.html,
+                        "<p>Hi &lt;b&gt;&amp;&quot;,</p>\n"
+                        "<p><a href=\"https://shop.example.com/pay?a=1&amp;b=2\">Pay</a></p>");
     assert_string_equal(r.text, "Hi <b>&\",\nLinen dress (M, blue) x1");
     assert_string_equal(r.subject, "Order #1001");
     dg_rendered_clear(&r);
@@ -567,8 +579,7 @@ static void test_sms_cap_and_render_errors(void **state)
     assert_null(r.text);
     assert_int_equal(dg_templates_render(t, "t/nope", "sms", &f, &r, err, sizeof err),
                      DG_ENOTFOUND);
-    assert_int_equal(dg_templates_render(t, "t/one", "fax", &f, &r, err, sizeof err),
-                     DG_ENOTFOUND);
+    assert_int_equal(dg_templates_render(t, "t/one", "fax", &f, &r, err, sizeof err), DG_ENOTFOUND);
     f.currency = "XX";
     assert_int_equal(dg_templates_render(t, "t/one", "sms", &f, &r, err, sizeof err), DG_EINVAL);
     f = base_facts("en");
@@ -589,15 +600,19 @@ static void test_formatting_follows_customer_locale(void **state)
     dg_rendered r;
     char err[1024];
     (void)state;
-    tdir_put(dir, "t/one/whatsapp.en.txt", "{{order.amount}} | {{order.deadline}} | {{case.days_left_text}}\n");
-    tdir_put(dir, "t/one/whatsapp.es.txt", "{{order.amount}} | {{order.deadline}} | {{case.days_left_text}}\n");
+    tdir_put(dir, "t/one/whatsapp.en.txt",
+             "{{order.amount}} | {{order.deadline}} | {{case.days_left_text}}\n");
+    tdir_put(dir, "t/one/whatsapp.es.txt",
+             "{{order.amount}} | {{order.deadline}} | {{case.days_left_text}}\n");
     assert_int_equal(dg_templates_load(dir, NULL, &t, err, sizeof err), 0);
     f.deadline_ms = DEADLINE;
     f.now_ms = DEADLINE - 2 * DAY;
     /* de-DE negotiates to en: English text, English formats */
     assert_int_equal(dg_templates_render(t, "t/one", "whatsapp", &f, &r, err, sizeof err), 0);
     assert_string_equal(r.locale, "en");
-    assert_string_equal(r.text, "\xe2\x82\xac" "1,234.56 | Monday, October 26 at 11:59\xe2\x80\xafPM GMT+8 | 2 days");
+    assert_string_equal(r.text,
+                        "\xe2\x82\xac"
+                        "1,234.56 | Monday, October 26 at 11:59\xe2\x80\xafPM GMT+8 | 2 days");
     dg_rendered_clear(&r);
     /* es-MX keeps its regional formats inside the es template */
     f.locale = "es-MX";
@@ -605,7 +620,8 @@ static void test_formatting_follows_customer_locale(void **state)
     f.tz = "America/Mexico_City";
     assert_int_equal(dg_templates_render(t, "t/one", "whatsapp", &f, &r, err, sizeof err), 0);
     assert_string_equal(r.locale, "es");
-    assert_string_equal(r.text, "$1,234.56 | lunes, 26 de octubre, 09:59 GMT-6 | 2 d\xc3\xad" "as");
+    assert_string_equal(r.text, "$1,234.56 | lunes, 26 de octubre, 09:59 GMT-6 | 2 d\xc3\xad"
+                                "as");
     dg_rendered_clear(&r);
     dg_templates_free(t);
     tdir_rm(dir);
@@ -655,9 +671,9 @@ static void test_cli_lint_and_render(void **state)
         assert_non_null(strstr(out, "templates x 3 locales (default en) OK"));
     }
     {
-        char *argv[] = {bin,        "templates", "render", "--templates", tdir,  "--template",
-                        "presale/gentle", "--channel", "sms", "--locale", "es-ES", "--order",
-                        order,      NULL};
+        char *argv[] = {bin,          "templates",      "render",    "--templates", tdir,
+                        "--template", "presale/gentle", "--channel", "sms",         "--locale",
+                        "es-ES",      "--order",        order,       NULL};
         assert_int_equal(run_cli(argv, out, sizeof out), 0);
         assert_non_null(strstr(out, "locale: es (asked for es-ES)"));
         assert_non_null(strstr(out, "#1001"));
@@ -665,8 +681,18 @@ static void test_cli_lint_and_render(void **state)
         assert_non_null(strstr(out, "1234,56 \xe2\x82\xac")); /* NBSP made plain for SMS */
     }
     {
-        char *argv[] = {bin, "templates", "render", "--templates", tdir, "--template",
-                        "presale/formal-due", "--channel", "whatsapp", "--order", order, NULL};
+        char *argv[] = {bin,
+                        "templates",
+                        "render",
+                        "--templates",
+                        tdir,
+                        "--template",
+                        "presale/formal-due",
+                        "--channel",
+                        "whatsapp",
+                        "--order",
+                        order,
+                        NULL};
         assert_int_equal(run_cli(argv, out, sizeof out), 0);
         assert_non_null(strstr(out, "approved template dg_presale_formal_due (en)"));
         assert_non_null(strstr(out, "button 0 url suffix = pay/1001?k=7f3a"));
