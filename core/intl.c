@@ -27,6 +27,12 @@ static int icu_locale(const char *tag, char *id, size_t len)
     return 0;
 }
 
+int dg_intl_locale_ok(const char *tag)
+{
+    char id[ULOC_FULLNAME_CAPACITY];
+    return tag && *tag && icu_locale(tag, id, sizeof id) == 0;
+}
+
 static int to_utf8(const UChar *u, int32_t n, char *buf, size_t len)
 {
     UErrorCode e = U_ZERO_ERROR;

@@ -29,6 +29,9 @@ int dg_intl_duration(const char *locale, const char *unit, int64_t n, char *buf,
  * zone tz (negative when to_ms is on an earlier day). */
 int dg_intl_day_diff(const char *tz, int64_t from_ms, int64_t to_ms, int64_t *days);
 
+/* 1 if ICU can make a locale of the BCP 47 tag. */
+int dg_intl_locale_ok(const char *tag);
+
 /* 1 if tz is a zone ICU knows (IANA id or alias). */
 int dg_intl_zone_known(const char *tz);
 

@@ -398,7 +398,8 @@ int dg_templates_render(void *templates, const char *template_id, const char *ch
     }
     loc = dg_templates_negotiate(t, f->locale);
     li = locale_index(t, loc);
-    fmt_loc = f->locale && *f->locale && lang_eq(f->locale, loc) ? f->locale : loc;
+    fmt_loc =
+        f->locale && lang_eq(f->locale, loc) && dg_intl_locale_ok(f->locale) ? f->locale : loc;
     rc = build_vars(f, fmt_loc, &v, err, err_len);
     if (rc) {
         vars_free(&v);

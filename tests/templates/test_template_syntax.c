@@ -302,6 +302,10 @@ static void test_date_formats(void **state)
     assert_int_equal(d, 1);
     assert_int_equal(dg_intl_day_diff("UTC", t - 30 * 60000LL, t + 30 * 60000LL, &d), 0);
     assert_int_equal(d, 0);
+    assert_true(dg_intl_locale_ok("pt-BR"));
+    assert_true(dg_intl_locale_ok("zh-Hans-CN"));
+    assert_false(dg_intl_locale_ok(""));
+    assert_false(dg_intl_locale_ok("!!"));
     assert_true(dg_intl_zone_known("Europe/Berlin"));
     assert_false(dg_intl_zone_known("Europe/Nowhere"));
 }
