@@ -146,6 +146,55 @@ static void print_rendered(const dg_templates *t, const char *id, const char *ch
     }
 }
 
+/* Render every template in every locale and channel against a sample order
+ * carrying every fact, so that render-time problems (an SMS over the
+ * segment cap, a variable a template needs but no order has) show in lint. */
+static int lint_render_all(const dg_templates *t)
+{
+    static const char *const channels[] = {"sms", "email", "whatsapp"};
+    dg_msg_facts f;
+    int bad = 0;
+    size_t n = 0;
+    memset(&f, 0, sizeof f);
+    f.tz = "America/Los_Angeles";
+    f.first_name = "Alexandra";
+    f.full_name = "Alexandra Fitzgerald-Moreno";
+    f.order_name = "#100234";
+    f.items_summary = "Merino wool cardigan (L, charcoal) x1";
+    f.amount_minor = 1234567;
+    f.currency = "USD";
+    f.now_ms = 1793030340000LL;                /* 2026-10-26 */
+    f.deadline_ms = f.now_ms + 2 * 86400000LL; /* pre-sale balance due */
+    f.close_ms = f.now_ms + 2 * 3600000LL;     /* unpaid order closes */
+    f.final_window_ms = 48 * 3600000LL;
+    f.pay_link = "https://checkout.example-store.com/pay/100234?key=8c1f02";
+    f.store_name = "Example Store";
+    f.support_contact = "support@example-store.com";
+    f.refund_days = 7;
+    f.coupon = "THANKYOU10";
+    f.segment = "high_value";
+    f.last_reply = "When will it ship?";
+    for (size_t i = 0; i < dg_templates_count(t); i++)
+        for (size_t l = 0; l < dg_templates_locale_count(t); l++)
+            for (size_t c = 0; c < 3; c++) {
+                dg_rendered r;
+                char err[1024];
+                f.locale = dg_templates_locale(t, l);
+                n++;
+                if (dg_templates_render((void *)t, dg_templates_id(t, i), channels[c], &f, &r, err,
+                                        sizeof err)) {
+                    fprintf(stderr, "%s (%s, %s, sample order): %s\n", dg_templates_id(t, i),
+                            channels[c], f.locale, err);
+                    bad++;
+                    continue;
+                }
+                dg_rendered_clear(&r);
+            }
+    if (!bad)
+        printf("%zu messages rendered against a sample order\n", n);
+    return bad;
+}
+
 int dg_cmd_templates(const char *config, int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -205,9 +254,15 @@ int dg_cmd_templates(const char *config, int argc, char **argv)
         return 1;
     }
     if (strcmp(sub, "lint") == 0) {
-        printf("%zu templates x %zu locales (default %s) OK, SMS cap %d segments\n",
-               dg_templates_count(t), dg_templates_locale_count(t), dg_templates_default_locale(t),
-               dg_templates_sms_max_segments(t));
+        int bad = lint_render_all(t);
+        if (bad) {
+            fprintf(stderr, "duegate templates: %d problem(s)\n", bad);
+            rc = 1;
+        } else {
+            printf("%zu templates x %zu locales (default %s) OK, SMS cap %d segments\n",
+                   dg_templates_count(t), dg_templates_locale_count(t),
+                   dg_templates_default_locale(t), dg_templates_sms_max_segments(t));
+        }
     } else {
         cJSON *root = NULL;
         dg_msg_facts f;

@@ -697,6 +697,20 @@ static void test_cli_lint_and_render(void **state)
         assert_non_null(strstr(out, "approved template dg_presale_formal_due (en)"));
         assert_non_null(strstr(out, "button 0 url suffix = pay/1001?k=7f3a"));
     }
+    /* lint renders every message: a tighter SMS cap from the configuration shows */
+    {
+        char cfg[8400], text[8600];
+        snprintf(cfg, sizeof cfg, "%s/cap.json", dir);
+        snprintf(text, sizeof text,
+                 "{\"daemon\": {\"templates_dir\": \"%s\"},\n"
+                 " \"templates\": {\"sms_max_segments\": 1}}\n",
+                 tdir);
+        tdir_put(dir, "cap.json", text);
+        char *argv[] = {bin, "templates", "lint", "-c", cfg, NULL};
+        assert_int_equal(run_cli(argv, out, sizeof out), 1);
+        assert_non_null(strstr(out, "presale/gentle (sms, en, sample order): "));
+        assert_non_null(strstr(out, "the cap is 1"));
+    }
     /* a broken set: every problem listed, exit status 1 */
     tdir_put(dir, "t/one/sms.en.txt", "hurry {{pay_link}}\n");
     tdir_put(dir, "t/one/email.en.txt", "{{nope}}\n");
