@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "loader.h"
 #include "log.h"
+#include "template.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -38,9 +39,22 @@ static int cmd_check_config(cli *c);
 static int cmd_plugins(cli *c);
 static int cmd_plugin_test(cli *c)
 {
-    return dg_cmd_plugin_test(c->argc, c->argv, c->config);
+    /* Options stop at the first positional ("+" in getopt), so accept
+     * `plugin-test PATH -c FILE` as well as `plugin-test -c FILE PATH`. */
+    const char *config = c->config;
+    char *rest[16];
+    int n = 0;
+    for (int i = 0; i < c->argc && n < 16; i++) {
+        if ((strcmp(c->argv[i], "-c") == 0 || strcmp(c->argv[i], "--config") == 0) &&
+            i + 1 < c->argc)
+            config = c->argv[++i];
+        else
+            rest[n++] = c->argv[i];
+    }
+    return dg_cmd_plugin_test(n, rest, config);
 }
 static int cmd_simulate(cli *c);
+static int cmd_templates(cli *c);
 
 static const command commands[] = {
     {"run", cmd_run, "run -c FILE [--plugin-dir DIR]...", "run the daemon until SIGINT/SIGTERM"},
@@ -52,6 +66,8 @@ static const command commands[] = {
      "run the conformance kit on a plugin file"},
     {"simulate", cmd_simulate, "simulate -c FILE --orders FILE.json [--events FILE.json]",
      "print the timeline each order would get (virtual clock, no network)"},
+    {"templates", cmd_templates, "templates lint|render [-c FILE] [--templates DIR] ...",
+     "check the message templates, or print what a customer would receive"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -155,6 +171,11 @@ static int cmd_plugins(cli *c)
     return l.refused ? 1 : 0;
 }
 
+static int cmd_templates(cli *c)
+{
+    return dg_cmd_templates(c->config, c->argc, c->argv);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -179,7 +200,7 @@ int main(int argc, char **argv)
     }
     cmd = argv[1];
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "c:P:hV", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+c:P:hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': c.config = optarg; break;
         case 'P':
