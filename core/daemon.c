@@ -10,6 +10,7 @@
 #include "instance.h"
 #include "kv.h"
 #include "log.h"
+#include "template.h"
 
 #ifndef DG_PLUGINDIR
 #define DG_PLUGINDIR "/usr/local/lib/duegate/plugins"
@@ -102,6 +103,11 @@ int dg_daemon_check_config(const dg_daemon_opts *o, FILE *out)
         dg_engine_cfg ec;
         rc = dg_engine_cfg_load(cfg, &ec, err, sizeof err);
     }
+    if (!rc) { /* the message templates the engine will render */
+        dg_templates *t = NULL;
+        rc = dg_templates_load_config(cfg, NULL, NULL, NULL, &t, err, sizeof err);
+        dg_templates_free(t);
+    }
     if (rc)
         fprintf(stderr, "duegate: %s\n", err);
     else
@@ -127,14 +133,9 @@ typedef struct dgd {
     int exit_code;
     dg_store *store;
     dg_engine *engine;
+    dg_templates *templates; /* the engine renders every message with them */
 } dgd;
 
-/* THE renderer hook: the function the engine renders every message with.
- * Until the template layer is merged it fails with DG_ENOTSUP (each touch
- * is then recorded as failed with error "render" and logged); wire
- * dg_templates_render (and its ud) here when merging. */
-static dg_render_fn daemon_renderer = dg_render_unavailable;
-static void *daemon_renderer_ud = NULL;
 
 static void on_close_noop(uv_handle_t *h) { (void)h; }
 
@@ -145,6 +146,8 @@ static void finalize(dgd *d)
         dg_instance_destroy(d->rt.instances);
     dg_engine_free(d->engine);
     d->engine = NULL;
+    dg_templates_free(d->templates);
+    d->templates = NULL;
     if (d->store)
         d->store->vt->close(d->store);
     d->store = NULL;
@@ -244,6 +247,8 @@ int dg_daemon_run(const dg_daemon_opts *o)
         rc = dg_kv_init(d.rt.db, err, sizeof err);
     if (!rc)
         rc = dg_store_sqlite_open(d.rt.db, &d.store, err, sizeof err);
+    if (!rc)
+        rc = dg_templates_load_config(d.cfg, NULL, NULL, NULL, &d.templates, err, sizeof err);
     if (!rc) {
         dg_engine_cfg ecfg;
         dg_engine_opts eo;
@@ -252,15 +257,12 @@ int dg_daemon_run(const dg_daemon_opts *o)
         eo.rt = &d.rt;
         eo.store = d.store;
         eo.cfg = &ecfg;
-        eo.render = daemon_renderer;
-        eo.render_ud = daemon_renderer_ud;
+        eo.render = dg_templates_render;
+        eo.render_ud = d.templates;
         if (!rc)
             rc = dg_engine_new(&eo, &d.engine, err, sizeof err);
         if (!rc)
             d.rt.sink = dg_engine_sink(d.engine);
-        if (!rc && daemon_renderer == dg_render_unavailable)
-            dg_logf(DG_LOG_WARN, "engine", "renderer_unavailable", "effect",
-                    "touches fail with error render until templates are wired in", NULL);
     }
     if (!rc)
         rc = dg_daemon_make_loader(d.cfg, o->plugin_dirs, o->n_plugin_dirs, &d.loader, err,

@@ -81,13 +81,15 @@ static int setup(void **state)
     snprintf(cfg, sizeof cfg,
              "{\n"
              "  \"daemon\": {\"state_db\": \"state.db\", \"shutdown_timeout_ms\": 2000,\n"
+             "             \"templates_dir\": \"%s/templates\",\n"
              "             \"plugin_dirs\": [\"%s/plugins\", \"%s\"]},\n"
              "  \"channels\": {\n"
              "    \"outbox\": {\"plugin\": \"jsonl\", \"path\": \"%s/outbox.jsonl\"},\n"
              "    \"slow\": {\"plugin\": \"fake_good\", \"async_ms\": 60000, \"drain_ms\": 10}\n"
              "  }\n"
              "}\n",
-             top(), getenv("DG_FAKE_PLUGIN_DIR") ? getenv("DG_FAKE_PLUGIN_DIR") : "", g_dir);
+             getenv("DG_TOP_SRCDIR") ? getenv("DG_TOP_SRCDIR") : "..", top(),
+             getenv("DG_FAKE_PLUGIN_DIR") ? getenv("DG_FAKE_PLUGIN_DIR") : "", g_dir);
     snprintf(path, sizeof path, "%s/duegate.json", g_dir);
     write_file(path, cfg);
     return 0;
@@ -148,7 +150,7 @@ static void test_check_config_and_errors(void **state)
     free(out);
     /* a plugin key the schema does not know, on line 3 */
     snprintf(bad, sizeof bad, "%s/bad.json", g_dir);
-    write_file(bad, "{\"daemon\": {\"plugin_dirs\": [\"../plugins\"]},\n"
+    write_file(bad, "{\"daemon\": {\"plugin_dirs\": [\"../plugins\"], \"templates_dir\": \"/nonexistent\"},\n"
                     " \"channels\": {\"outbox\": {\"plugin\": \"jsonl\",\n"
                     "   \"path\": \"x\", \"colour\": \"red\"}}}\n");
     char dirs[600];
