@@ -81,6 +81,7 @@ static int setup(void **state)
     snprintf(cfg, sizeof cfg,
              "{\n"
              "  \"daemon\": {\"state_db\": \"state.db\", \"shutdown_timeout_ms\": 2000,\n"
+             "             \"listen\": \"127.0.0.1:0\",\n"
              "             \"plugin_dirs\": [\"%s/plugins\", \"%s\"]},\n"
              "  \"channels\": {\n"
              "    \"outbox\": {\"plugin\": \"jsonl\", \"path\": \"%s/outbox.jsonl\"},\n"
@@ -106,6 +107,7 @@ static void run_and_signal(int sig)
         fprintf(stderr, "daemon output:\n%s\n", out);
     assert_non_null(strstr(out, "info core ready instances=2"));
     assert_non_null(strstr(out, "info outbox instance_started plugin=jsonl"));
+    assert_non_null(strstr(out, "info core http_listening addr=127.0.0.1:0 port="));
     assert_int_equal(kill(pid, sig), 0);
     char *rest = read_until(fd, NULL);
     close(fd);
