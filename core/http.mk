@@ -4,3 +4,16 @@ core_libdgcore_la_SOURCES += \
 	core/http_server.c core/http_server.h core/http_server_int.h \
 	core/http_conn.c \
 	core/http_client.c core/http_client.h
+
+# ---- tests: the server against raw sockets, the client against the server
+# (same process and a forked one), SMTP against python3-aiosmtpd.
+noinst_LTLIBRARIES += tests/http/librawhttp.la
+tests_http_librawhttp_la_SOURCES = tests/http/rawhttp.c tests/http/rawhttp.h
+tests_http_librawhttp_la_CFLAGS = $(TEST_CFLAGS) -pthread
+HTTP_TESTS = tests/http/test_http_server tests/http/test_http_client
+check_PROGRAMS += $(HTTP_TESTS)
+TESTS += $(HTTP_TESTS)
+tests_http_test_http_server_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_http_test_http_server_LDADD = tests/http/librawhttp.la $(TEST_LIBS) -lpthread
+tests_http_test_http_client_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) -pthread
+tests_http_test_http_client_LDADD = tests/http/librawhttp.la $(TEST_LIBS) $(CURL_LIBS) -lpthread

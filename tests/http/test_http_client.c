@@ -1,0 +1,2 @@
+#include "../unit/cm.h"
+int main(void) { return 0; }
