@@ -518,6 +518,12 @@ int dg_http_client_request(dg_http_client *c, void *owner, const dg_http_request
             goto nomem;
         k->hdrs = l;
     }
+    if (!req->body_len && !has_ct && strcmp(m, "POST") == 0) {
+        struct curl_slist *l = curl_slist_append(k->hdrs, "Content-Type:");
+        if (!l)
+            goto nomem;
+        k->hdrs = l;
+    }
     if (req->body_len && !has_ct) { /* JSON if it looks like it, else a form */
         const char *b = req->body;
         struct curl_slist *l = curl_slist_append(
@@ -556,6 +562,8 @@ int dg_http_client_request(dg_http_client *c, void *owner, const dg_http_request
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(m, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (req->body_len == 0 && strcmp(m, "POST") != 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m); /* DELETE etc. without a body */
     } else {
         if (!(k->data = dupmem(req->body ? req->body : "", req->body_len)))
             goto nomem;
@@ -616,6 +624,10 @@ int dg_http_client_smtp(dg_http_client *c, void *owner, const dg_smtp_message *m
     if (!smtps)
         curl_easy_setopt(e, CURLOPT_USE_SSL,
                          (long)(msg->require_tls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
+    /* One connection per message: libcurl could otherwise hand a plain
+     * connection to a message that requires STARTTLS. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, msg->verify_peer ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, msg->verify_peer ? 2L : 0L);
     if (msg->username) {
