@@ -19,3 +19,17 @@ tests_http_test_http_client_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) -pthread
 tests_http_test_http_client_LDADD = tests/http/librawhttp.la $(TEST_LIBS) $(CURL_LIBS) -lpthread
 tests_http_test_host_http_CFLAGS = $(TEST_CFLAGS)
 tests_http_test_host_http_LDADD = $(TEST_LIBS)
+
+# ---- bench programs (built by bench/http-ingest and bench/http-client, not
+# by make or make check)
+EXTRA_PROGRAMS += bench/src/bare_server bench/src/ingest_server bench/src/client_bench
+CLEANFILES += $(EXTRA_PROGRAMS)
+bench_src_bare_server_SOURCES = bench/src/bare_server.c
+bench_src_bare_server_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS)
+bench_src_bare_server_LDADD = $(UV_LIBS) $(HTTP_PARSER_LIBS)
+bench_src_ingest_server_SOURCES = bench/src/ingest_server.c
+bench_src_ingest_server_CFLAGS = $(core_libdgcore_la_CFLAGS)
+bench_src_ingest_server_LDADD = core/libdgcore.la
+bench_src_client_bench_SOURCES = bench/src/client_bench.c
+bench_src_client_bench_CFLAGS = $(core_libdgcore_la_CFLAGS)
+bench_src_client_bench_LDADD = core/libdgcore.la
