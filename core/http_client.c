@@ -46,6 +46,7 @@ struct dg_http_call {
     size_t n_rh, cap_rh;
     int smtp;
     int too_big;
+    int finishing; /* in its done callback: cancel is a no-op */
     uint64_t started;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -405,6 +406,7 @@ static void finish(dg_http_call *k, CURLcode res)
             r.retry_after_ms = dg_http_parse_retry_after(h[i].value, (int64_t)time(NULL) * 1000);
     r.elapsed_ms = (int64_t)(uv_now(k->c->loop) - k->started);
     call_unlink(k);
+    k->finishing = 1;
     if (k->done)
         k->done(k->ud, &r);
     if (h != hv)
@@ -651,7 +653,7 @@ nomem:
 
 void dg_http_client_cancel(dg_http_call *k)
 {
-    if (!k || !k->c->multi)
+    if (!k || k->finishing || !k->c->multi)
         return;
     curl_multi_remove_handle(k->c->multi, k->easy);
     call_unlink(k);

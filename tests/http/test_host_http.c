@@ -295,12 +295,40 @@ static void test_no_server(void **state)
     f->rt.http_server = s;
 }
 
+static void test_config_keys(void **state)
+{
+    dg_config *cfg = NULL;
+    char err[256];
+    (void)state;
+    assert_int_equal(dg_config_parse("/tmp/x.json", "{\"daemon\": {}}", &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg->http_header_timeout_ms, 10000);
+    assert_int_equal(cfg->http_body_timeout_ms, 30000);
+    assert_int_equal(cfg->http_idle_timeout_ms, 60000);
+    assert_int_equal(cfg->http_max_connections, 1024);
+    assert_int_equal(cfg->http_max_header_bytes, 16384);
+    dg_config_free(cfg);
+    assert_int_equal(dg_config_parse("/tmp/x.json",
+                                     "{\"daemon\": {\"http_header_timeout_ms\": 2000,\n"
+                                     " \"http_max_connections\": 10}}",
+                                     &cfg, err, sizeof err),
+                     0);
+    assert_int_equal(cfg->http_header_timeout_ms, 2000);
+    assert_int_equal(cfg->http_max_connections, 10);
+    dg_config_free(cfg);
+    assert_int_not_equal(dg_config_parse("/tmp/x.json",
+                                         "{\"daemon\": {\"http_max_connections\": 0}}", &cfg,
+                                         err, sizeof err),
+                         0);
+    assert_non_null(strstr(err, "daemon.http_max_connections"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_signed_webhook_route, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_removes_routes_and_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_server, setup, teardown),
+        cmocka_unit_test(test_config_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,6 +304,44 @@ static void test_cancel(void **state)
     }
 }
 
+/* A done callback that cancels itself (a no-op) and another call. */
+typedef struct cc {
+    dg_http_call *self, *other;
+    int calls;
+} cc;
+
+static void on_done_cancel(void *ud, const dg_http_response *r)
+{
+    cc *c = ud;
+    (void)r;
+    c->calls++;
+    dg_http_client_cancel(c->self);
+    dg_http_client_cancel(c->other);
+}
+
+static void test_cancel_from_callback(void **state)
+{
+    fx *f = *state;
+    char url[128], hold[128];
+    dg_http_request r, rh;
+    cc c = {0};
+    got g = {0};
+    snprintf(url, sizeof url, "%s/echo", f->base);
+    snprintf(hold, sizeof hold, "%s/hold", f->base);
+    req_init(&rh, "GET", hold);
+    assert_int_equal(dg_http_client_request(f->c, NULL, &rh, on_done, &g, &c.other), 0);
+    while (f->n_held < 1)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    req_init(&r, "GET", url);
+    assert_int_equal(dg_http_client_request(f->c, NULL, &r, on_done_cancel, &c, &c.self), 0);
+    run_until(f, &c.calls, 1);
+    assert_int_equal(dg_http_client_active(f->c), 0);
+    for (int i = 0; i < 10; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(g.calls, 0);
+}
+
 static void test_transport_errors(void **state)
 {
     fx *f = *state;
@@ -533,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_retry_after_parse),
         cmocka_unit_test(test_classify),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transport_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_process, setup, teardown),
