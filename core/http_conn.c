@@ -8,6 +8,10 @@
 
 #include "http_server_int.h"
 
+/* A client that does not read its answers stops being read beyond this. */
+#define WRITE_HIGH (1u << 20)
+#define WRITE_LOW (256u << 10)
+
 typedef struct wreq {
     uv_write_t w;
     char *data;
@@ -87,8 +91,17 @@ static void on_write(uv_write_t *w, int status)
     dg_http_conn *c = w->handle->data;
     free(wr->data);
     free(wr);
-    if (status < 0 && status != UV_ECANCELED)
+    if (status < 0 && status != UV_ECANCELED) {
         dg_http_conn_close(c);
+        return;
+    }
+    /* The client reads again: resume reading its requests. */
+    if (c->wpaused && c->tcp.write_queue_size < WRITE_LOW) {
+        c->wpaused = 0;
+        if (!c->paused && !c->eof &&
+            (c->phase == DG_CONN_IDLE || c->phase == DG_CONN_HEADERS || c->phase == DG_CONN_BODY))
+            read_start(c);
+    }
 }
 
 /* Queue bytes for writing; takes ownership of data. */
@@ -226,7 +239,7 @@ void dg_http_conn_flush(dg_http_conn *c)
         free(rest);
         if (c->phase == DG_CONN_CLOSING || c->phase == DG_CONN_LINGER)
             return;
-        if (!c->paused && c->phase != DG_CONN_DONE && !c->eof)
+        if (!c->paused && c->phase != DG_CONN_DONE && !c->eof && !c->wpaused)
             read_start(c);
         dispatch(c);
         return;
@@ -526,6 +539,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     parse(c, buf->base, (size_t)nread);
     if (c->phase != DG_CONN_CLOSING)
         dispatch(c);
+    if (c->reading && c->tcp.write_queue_size > WRITE_HIGH) {
+        c->wpaused = 1;
+        read_stop(c);
+    }
 }
 
 static void free_handle(uv_handle_t *h) { free(h); }

@@ -14,9 +14,12 @@
  *    body not complete within body_timeout_ms of the headers -> 408 (close);
  *    idle keep-alive connections closed after idle_timeout_ms; connections
  *    beyond max_connections get 503 and are closed;
+ *  - a client that stops reading its answers stops being read once 1 MiB
+ *    of output is queued for it;
  *  - a route table shared by its users: exact paths or prefixes (longest
- *    prefix wins, exact beats prefix), each route tagged with an owner so a
- *    user can drop all of its routes and answer its pending requests at once.
+ *    prefix wins, exact beats prefix), method "*" matching any method, each
+ *    route tagged with an owner so a user can drop all of its routes and
+ *    answer its pending requests at once.
  *
  * Requests: a handler receives a dg_http_req owned by the server and must
  * answer it exactly once with dg_http_server_respond, now or later. The

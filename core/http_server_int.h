@@ -80,6 +80,7 @@ typedef struct dg_http_conn {
     size_t rest_len;
     int reading;
     int paused;
+    int wpaused; /* reading stopped: too much unread output queued */
     int eof;
     int in_parse;
     int close_pending;

@@ -194,6 +194,14 @@ static void h_prefix(void *ud, dg_http_req *req)
     dg_http_server_respond(req, 200, NULL, 0, out, (size_t)n);
 }
 
+static void h_big(void *ud, dg_http_req *req)
+{
+    static char big[256 * 1024];
+    (void)ud;
+    memset(big, 'b', sizeof big);
+    dg_http_server_respond(req, 200, NULL, 0, big, sizeof big);
+}
+
 static void h_retry(void *ud, dg_http_req *req)
 {
     dg_kv h[] = {{"Retry-After", "7", 0}};
@@ -248,6 +256,7 @@ srvfx *srv_start(const dg_http_server_opts *o)
     dg_http_server_route(fx->s, "GET", "/api/cases/", 1, fx, h_prefix, NULL);
     dg_http_server_route(fx->s, "GET", "/api/cases/special", 0, fx, h_text, "exact");
     dg_http_server_route(fx->s, "GET", "/retry", 0, fx, h_retry, NULL);
+    dg_http_server_route(fx->s, "GET", "/big", 0, fx, h_big, NULL);
     pthread_create(&fx->th, NULL, loop_main, fx);
     return fx;
 }

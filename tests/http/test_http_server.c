@@ -130,6 +130,23 @@ static void test_deep_pipeline(void **state)
     raw_close(c);
 }
 
+/* A client that sends many requests and reads late: the server stops
+ * reading while its output is queued, then resumes; every answer arrives. */
+static void test_slow_reader(void **state)
+{
+    srvfx *fx = *state;
+    rawc *c = raw_connect(fx->port);
+    for (int i = 0; i < 60; i++)
+        raw_send(c, "GET /big HTTP/1.1\r\n\r\n");
+    for (int i = 0; i < 60; i++) {
+        char *r = raw_response(c);
+        assert_int_equal(raw_status(r), 200);
+        assert_int_equal(strlen(raw_body(r)), 256 * 1024);
+        free(r);
+    }
+    raw_close(c);
+}
+
 static void test_chunked_body(void **state)
 {
     srvfx *fx = *state;
@@ -521,6 +538,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http10_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelining_answers_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deep_pipeline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expect_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_too_large, setup, teardown),
