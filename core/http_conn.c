@@ -85,6 +85,16 @@ static void read_stop(dg_http_conn *c)
     }
 }
 
+static void on_phase_timeout(uv_timer_t *t);
+
+/* Nothing in flight either way: the keep-alive idle clock runs (never while
+ * answers are still being written to a slow reader). */
+static void arm_idle(dg_http_conn *c)
+{
+    if (!c->qhead && !c->cur && c->phase == DG_CONN_IDLE && c->tcp.write_queue_size == 0)
+        arm(c, on_phase_timeout, c->srv->o.idle_timeout_ms);
+}
+
 static void on_write(uv_write_t *w, int status)
 {
     wreq *wr = (wreq *)w;
@@ -102,6 +112,7 @@ static void on_write(uv_write_t *w, int status)
             (c->phase == DG_CONN_IDLE || c->phase == DG_CONN_HEADERS || c->phase == DG_CONN_BODY))
             read_start(c);
     }
+    arm_idle(c);
 }
 
 /* Queue bytes for writing; takes ownership of data. */
@@ -248,8 +259,7 @@ void dg_http_conn_flush(dg_http_conn *c)
         dg_http_conn_close(c);
         return;
     }
-    if (!c->qhead && !c->cur && c->phase == DG_CONN_IDLE)
-        arm(c, on_phase_timeout, c->srv->o.idle_timeout_ms);
+    arm_idle(c);
 }
 
 /* Hand complete requests to their handlers, in order. */
