@@ -47,6 +47,7 @@ struct dg_http_call {
     int smtp;
     int too_big;
     int finishing; /* in its done callback: cancel is a no-op */
+    int doomed;    /* to be failed after a multi error */
     uint64_t started;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -152,6 +153,16 @@ static char *dupmem(const void *p, size_t n)
 /* ------------------------------------------------------------ loop glue */
 
 static void drain(dg_http_client *c);
+static void fail_all(dg_http_client *c, CURLMcode mc);
+
+/* Drain completions always; after a multi error the transfers are in an
+ * unknown state (§D3): fail them all rather than act on them again. */
+static void after_action(dg_http_client *c, CURLMcode mc)
+{
+    drain(c);
+    if (mc != CURLM_OK && mc != CURLM_CALL_MULTI_PERFORM)
+        fail_all(c, mc);
+}
 
 static void on_poll(uv_poll_t *h, int status, int events)
 {
@@ -166,16 +177,14 @@ static void on_poll(uv_poll_t *h, int status, int events)
         if (events & UV_WRITABLE)
             flags |= CURL_CSELECT_OUT;
     }
-    curl_multi_socket_action(c->multi, x->fd, flags, &running);
-    drain(c);
+    after_action(c, curl_multi_socket_action(c->multi, x->fd, flags, &running));
 }
 
 static void on_timeout(uv_timer_t *t)
 {
     dg_http_client *c = t->data;
     int running;
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    drain(c); /* always, even when nothing is running any more */
+    after_action(c, curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running));
 }
 
 /* CURLMOPT_TIMERFUNCTION: only arm the uv timer (never call curl here). */
@@ -430,6 +439,22 @@ static void drain(dg_http_client *c)
             finish(k, res);
         else
             curl_easy_cleanup(e);
+    }
+}
+
+static void fail_all(dg_http_client *c, CURLMcode mc)
+{
+    dg_http_call *k;
+    for (k = c->calls; k; k = k->next)
+        k->doomed = 1; /* calls started by the callbacks below are spared */
+    for (;;) {
+        for (k = c->calls; k && !k->doomed; k = k->next)
+            ;
+        if (!k || !c->multi)
+            break;
+        curl_multi_remove_handle(c->multi, k->easy);
+        snprintf(k->errbuf, sizeof k->errbuf, "transfer aborted: %s", curl_multi_strerror(mc));
+        finish(k, CURLE_ABORTED_BY_CALLBACK); /* classified as "other" */
     }
 }
 
