@@ -475,10 +475,13 @@ int dg_http_format(struct dg_http_req *r, int status, const dg_kv *h, size_t n, 
         rc |= dg_buf_add(&b, h[i].value, strlen(h[i].value));
         rc |= dg_buf_add(&b, "\r\n", 2);
     }
+    if (status == 204 || status == 304)
+        len = 0; /* no body allowed */
     snprintf(line, sizeof line, "Content-Length: %zu\r\n%s\r\n", len,
              r->close_after || !r->keep_alive ? "Connection: close\r\n" : "");
     rc |= dg_buf_add(&b, line, strlen(line));
-    rc |= dg_buf_add(&b, body, len);
+    if (strcmp(r->method, "HEAD") != 0) /* HEAD: the length, not the bytes */
+        rc |= dg_buf_add(&b, body, len);
     if (rc) {
         free(b.p);
         return DG_ENOMEM;

@@ -67,6 +67,22 @@ static void test_echo_query_headers_body(void **state)
     assert_string_equal(raw_body(r), "M=GET\nP=/echo\nQ=\nH=(none)\nN=0\nB=");
     assert_null(strstr(r, "Connection: close"));
     free(r);
+    /* HEAD: Content-Length of the answer, no body bytes; the next answer
+     * on the same connection is intact */
+    raw_send(c, "HEAD /echo HTTP/1.1\r\n\r\nGET /fast HTTP/1.1\r\n\r\n");
+    {
+        char head[512] = "";
+        size_t n = 0;
+        while (n < sizeof head - 1 && !strstr(head, "\r\n\r\n")) {
+            assert_int_equal(raw_read_exact(c, head + n, 1), 0);
+            head[++n] = '\0';
+        }
+        assert_int_equal(raw_status(head), 200);
+        assert_non_null(strstr(head, "Content-Length: 33\r\n"));
+    }
+    r = raw_response(c);
+    assert_string_equal(raw_body(r), "fast");
+    free(r);
     raw_close(c);
 }
 
