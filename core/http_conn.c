@@ -56,9 +56,28 @@ void dg_http_conn_close(dg_http_conn *c)
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
+/* Phase deadlines are recorded as they change and given to the uv timer
+ * once per batch of input or output (sync_timer), not once per request. */
 static void arm(dg_http_conn *c, uv_timer_cb cb, uint64_t ms)
 {
-    uv_timer_start(&c->timer, cb, ms, 0);
+    c->deadline = uv_now(c->srv->loop) + (ms ? ms : 1);
+    c->tcb = cb;
+}
+
+static void disarm(dg_http_conn *c) { c->deadline = 0; }
+
+static void sync_timer(dg_http_conn *c)
+{
+    uint64_t now;
+    if (c->phase == DG_CONN_CLOSING || c->deadline == c->armed)
+        return;
+    c->armed = c->deadline;
+    if (!c->deadline) {
+        disarm(c);
+        return;
+    }
+    now = uv_now(c->srv->loop);
+    uv_timer_start(&c->timer, c->tcb, c->deadline > now ? c->deadline - now : 1, 0);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -113,6 +132,7 @@ static void on_write(uv_write_t *w, int status)
             read_start(c);
     }
     arm_idle(c);
+    sync_timer(c);
 }
 
 /* Queue bytes for writing; takes ownership of data. */
@@ -135,7 +155,12 @@ static void send_bytes(dg_http_conn *c, char *data, size_t len)
 
 /* ------------------------------------------------------------ timers */
 
-static void on_linger_timeout(uv_timer_t *t) { dg_http_conn_close(t->data); }
+static void on_linger_timeout(uv_timer_t *t)
+{
+    dg_http_conn *c = t->data;
+    c->armed = c->deadline = 0;
+    dg_http_conn_close(c);
+}
 
 static void on_shutdown(uv_shutdown_t *sh, int status)
 {
@@ -152,6 +177,7 @@ static void on_shutdown(uv_shutdown_t *sh, int status)
     read_start(c);
     arm(c, on_linger_timeout, c->srv->o.header_timeout_ms < 2000 ? c->srv->o.header_timeout_ms
                                                                    : 2000);
+    sync_timer(c);
 }
 
 /* The last answer was queued: finish writing, then close. */
@@ -160,10 +186,30 @@ static void close_after_write(dg_http_conn *c)
     if (c->phase == DG_CONN_CLOSING || c->phase == DG_CONN_LINGER)
         return;
     c->phase = DG_CONN_LINGER;
-    uv_timer_stop(&c->timer);
+    disarm(c);
     read_stop(c);
     if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
         dg_http_conn_close(c);
+}
+
+/* A new request at the tail of c's queue. */
+static struct dg_http_req *req_new(dg_http_conn *c)
+{
+    struct dg_http_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->srv = c->srv;
+    r->conn = c;
+    r->method = "GET";
+    r->hdrs = r->hinline;
+    r->cap_hdrs = DG_HTTP_INLINE_HDRS;
+    if (c->qtail)
+        c->qtail->qnext = r;
+    else
+        c->qhead = r;
+    c->qtail = r;
+    c->qlen++;
+    return r;
 }
 
 /* Answer the request being read (or a new one) with an error and stop
@@ -171,24 +217,13 @@ static void close_after_write(dg_http_conn *c)
 static void conn_fail(dg_http_conn *c, int status, const char *error, const char *detail)
 {
     struct dg_http_req *r = c->cur;
-    if (!r) {
-        if (!(r = calloc(1, sizeof *r))) {
-            dg_http_conn_close(c);
-            return;
-        }
-        r->srv = c->srv;
-        r->conn = c;
-        r->method = "GET";
-        if (c->qtail)
-            c->qtail->qnext = r;
-        else
-            c->qhead = r;
-        c->qtail = r;
-        c->qlen++;
+    if (!r && !(r = req_new(c))) {
+        dg_http_conn_close(c);
+        return;
     }
     c->cur = NULL;
     c->phase = DG_CONN_DONE;
-    uv_timer_stop(&c->timer);
+    disarm(c);
     read_stop(c);
     r->keep_alive = 0;
     r->close_after = 1;
@@ -201,6 +236,7 @@ static void conn_fail(dg_http_conn *c, int status, const char *error, const char
 static void on_phase_timeout(uv_timer_t *t)
 {
     dg_http_conn *c = t->data;
+    c->armed = c->deadline = 0;
     switch (c->phase) {
     case DG_CONN_HEADERS:
         conn_fail(c, 408, "request_timeout", "request headers not received in time");
@@ -215,7 +251,15 @@ static void on_phase_timeout(uv_timer_t *t)
 
 /* ------------------------------------------------------------ queue */
 
+static void flush(dg_http_conn *c);
+
 void dg_http_conn_flush(dg_http_conn *c)
+{
+    flush(c);
+    sync_timer(c);
+}
+
+static void flush(dg_http_conn *c)
 {
     struct dg_http_req *r;
     if (c->phase == DG_CONN_CLOSING || c->phase == DG_CONN_LINGER)
@@ -302,15 +346,33 @@ static int add_header_bytes(dg_http_conn *c, size_t n)
     return 0;
 }
 
-static int append(char **dst, const char *p, size_t n)
+/* Move the arena to string kind `to` (1 url, 2 name, 3 value),
+ * NUL-terminating the one before. */
+static int switch_to(struct dg_http_req *r, int to)
 {
-    size_t old = *dst ? strlen(*dst) : 0;
-    char *s = realloc(*dst, old + n + 1);
-    if (!s)
+    if (r->open == to)
+        return 0;
+    if (r->open && dg_buf_add(&r->text, "", 1))
         return -1;
-    memcpy(s + old, p, n);
-    s[old + n] = '\0';
-    *dst = s;
+    if (to == 2) {
+        if (r->n_hdrs == r->cap_hdrs) {
+            size_t cap = r->cap_hdrs * 2;
+            dg_http_hdr *h = r->hdrs == r->hinline ? malloc(cap * sizeof *h)
+                                                   : realloc(r->hdrs, cap * sizeof *h);
+            if (!h)
+                return -1;
+            if (r->hdrs == r->hinline)
+                memcpy(h, r->hinline, sizeof r->hinline);
+            r->hdrs = h;
+            r->cap_hdrs = cap;
+        }
+        r->hdrs[r->n_hdrs].name = r->text.len;
+        r->hdrs[r->n_hdrs].value = DG_HTTP_NO_VALUE;
+        r->n_hdrs++;
+    } else if (to == 3) {
+        r->hdrs[r->n_hdrs - 1].value = r->text.len;
+    }
+    r->open = to;
     return 0;
 }
 
@@ -318,17 +380,8 @@ static int on_message_begin(http_parser *p)
 {
     dg_http_conn *c = conn_of(p);
     struct dg_http_req *r;
-    if (c->phase == DG_CONN_DONE || !(r = calloc(1, sizeof *r)))
+    if (c->phase == DG_CONN_DONE || !(r = req_new(c)))
         return -1;
-    r->srv = c->srv;
-    r->conn = c;
-    r->method = "GET";
-    if (c->qtail)
-        c->qtail->qnext = r;
-    else
-        c->qhead = r;
-    c->qtail = r;
-    c->qlen++;
     c->cur = r;
     c->phase = DG_CONN_HEADERS;
     c->header_bytes = 0;
@@ -340,9 +393,13 @@ static int on_message_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t n)
 {
     dg_http_conn *c = conn_of(p);
+    struct dg_http_req *r = c->cur;
     if (add_header_bytes(c, n))
         return -1;
-    return dg_buf_add(&c->cur->url, at, n) ? -1 : 0;
+    if (!r->text.p && dg_buf_reserve(&r->text, 1023))
+        return -1;
+    r->open = 1;
+    return dg_buf_add(&r->text, at, n) ? -1 : 0;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t n)
@@ -351,20 +408,11 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     struct dg_http_req *r = c->cur;
     if (add_header_bytes(c, n + 4))
         return -1;
-    if (r->n_hdrs == 0 || r->last_was_value) {
-        if (r->n_hdrs == r->cap_hdrs) {
-            size_t cap = r->cap_hdrs ? r->cap_hdrs * 2 : 16;
-            dg_http_hdr *h = realloc(r->hdrs, cap * sizeof *h);
-            if (!h)
-                return -1;
-            r->hdrs = h;
-            r->cap_hdrs = cap;
-        }
-        r->hdrs[r->n_hdrs].name = r->hdrs[r->n_hdrs].value = NULL;
-        r->n_hdrs++;
-        r->last_was_value = 0;
+    if (r->open == 3 || r->open == 1 || r->open == 0) {
+        if (switch_to(r, 2))
+            return -1;
     }
-    return append(&r->hdrs[r->n_hdrs - 1].name, at, n);
+    return dg_buf_add(&r->text, at, n) ? -1 : 0;
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t n)
@@ -373,35 +421,42 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
     struct dg_http_req *r = c->cur;
     if (add_header_bytes(c, n))
         return -1;
-    r->last_was_value = 1;
-    return append(&r->hdrs[r->n_hdrs - 1].value, at, n);
+    if (switch_to(r, 3))
+        return -1;
+    return dg_buf_add(&r->text, at, n) ? -1 : 0;
 }
 
 static int split_url(struct dg_http_req *r)
 {
     struct http_parser_url u;
-    const char *path = "/", *query = "";
-    size_t plen = 1, qlen = 0;
-    if (!r->url.p)
+    size_t poff = 0, plen = 0, qoff = 0, qlen = 0, url_len;
+    int has_p, has_q;
+    if (!r->text.p)
         return -1;
+    url_len = strlen(r->text.p);
     http_parser_url_init(&u);
-    if (http_parser_parse_url(r->url.p, r->url.len, 0, &u) != 0)
+    if (http_parser_parse_url(r->text.p, url_len, 0, &u) != 0)
         return -1;
-    if (u.field_set & (1 << UF_PATH)) {
-        path = r->url.p + u.field_data[UF_PATH].off;
-        plen = u.field_data[UF_PATH].len;
-    }
-    if (u.field_set & (1 << UF_QUERY)) {
-        query = r->url.p + u.field_data[UF_QUERY].off;
-        qlen = u.field_data[UF_QUERY].len;
-    }
-    if (!(r->path = malloc(plen + qlen + 2)))
+    has_p = (u.field_set & (1 << UF_PATH)) != 0;
+    has_q = (u.field_set & (1 << UF_QUERY)) != 0;
+    if (has_p)
+        poff = u.field_data[UF_PATH].off, plen = u.field_data[UF_PATH].len;
+    if (has_q)
+        qoff = u.field_data[UF_QUERY].off, qlen = u.field_data[UF_QUERY].len;
+    if (dg_buf_reserve(&r->text, plen + qlen + 3))
         return -1;
-    memcpy(r->path, path, plen);
-    r->path[plen] = '\0';
-    r->query = r->path + plen + 1;
-    memcpy(r->query, query, qlen);
-    r->query[qlen] = '\0';
+    /* the arena does not move from here on: copy path and query to its end */
+    r->path = r->text.len;
+    if (has_p)
+        dg_buf_add(&r->text, r->text.p + poff, plen);
+    else
+        dg_buf_add(&r->text, "/", 1);
+    dg_buf_add(&r->text, "", 1);
+    r->query = r->text.len;
+    if (has_q)
+        dg_buf_add(&r->text, r->text.p + qoff, qlen);
+    dg_buf_add(&r->text, "", 1);
+    r->has_path = 1;
     return 0;
 }
 
@@ -415,6 +470,11 @@ static int on_headers_complete(http_parser *p)
     int st;
     r->method = http_method_str((enum http_method)p->method);
     r->keep_alive = http_should_keep_alive(p);
+    if (r->open && dg_buf_add(&r->text, "", 1)) {
+        conn_fail(c, 503, "unavailable", "out of memory");
+        return -1;
+    }
+    r->open = 0;
     if (split_url(r)) {
         conn_fail(c, 400, "bad_request", "malformed request target");
         return -1;
@@ -439,7 +499,7 @@ static int on_headers_complete(http_parser *p)
         if (expect) {
             c->cur = NULL;
             c->phase = DG_CONN_DONE;
-            uv_timer_stop(&c->timer);
+            disarm(c);
             read_stop(c);
             dg_http_conn_flush(c);
             return -1;
@@ -448,6 +508,11 @@ static int on_headers_complete(http_parser *p)
         char *cont = strdup("HTTP/1.1 100 Continue\r\n\r\n");
         if (cont)
             send_bytes(c, cont, strlen(cont));
+    }
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0 && !r->answered &&
+        dg_buf_reserve(&r->body, (size_t)p->content_length)) {
+        conn_fail(c, 503, "unavailable", "out of memory");
+        return -1;
     }
     c->phase = DG_CONN_BODY;
     arm(c, on_phase_timeout, s->o.body_timeout_ms);
@@ -481,7 +546,7 @@ static int on_message_complete(http_parser *p)
     if (!r->body.p)
         dg_buf_add(&r->body, "", 0);
     c->cur = NULL;
-    uv_timer_stop(&c->timer);
+    disarm(c);
     c->phase = r->keep_alive ? DG_CONN_IDLE : DG_CONN_DONE;
     if (c->phase == DG_CONN_DONE)
         read_stop(c);
@@ -553,6 +618,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         c->wpaused = 1;
         read_stop(c);
     }
+    sync_timer(c);
 }
 
 static void free_handle(uv_handle_t *h) { free(h); }
@@ -592,5 +658,6 @@ void dg_http_conn_accept(dg_http_server *s)
         return;
     }
     arm(c, on_phase_timeout, s->o.header_timeout_ms);
+    sync_timer(c);
     read_start(c);
 }

@@ -12,7 +12,7 @@
 #include "http_server_int.h"
 #include "log.h"
 
-int dg_buf_add(dg_buf *b, const char *p, size_t n)
+int dg_buf_reserve(dg_buf *b, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
@@ -24,6 +24,13 @@ int dg_buf_add(dg_buf *b, const char *p, size_t n)
         b->p = np;
         b->cap = cap;
     }
+    return 0;
+}
+
+int dg_buf_add(dg_buf *b, const char *p, size_t n)
+{
+    if (dg_buf_reserve(b, n))
+        return DG_ENOMEM;
     if (n)
         memcpy(b->p + b->len, p, n);
     b->len += n;
@@ -349,11 +356,12 @@ static int path_matches(const dg_http_route *r, const char *path, size_t plen)
 int dg_http_route_lookup(dg_http_server *s, struct dg_http_req *q, char *allow, size_t alen)
 {
     const dg_http_route *best = NULL, *r;
-    size_t plen = strlen(q->path), best_len = 0;
+    const char *path = dg_http_server_req_path(q);
+    size_t plen = strlen(path), best_len = 0;
     int best_exact = 0, path_known = 0;
     /* The most specific path that exists (any method) decides 404 vs 405. */
     for (r = s->routes; r; r = r->next) {
-        if (!path_matches(r, q->path, plen))
+        if (!path_matches(r, path, plen))
             continue;
         if (!r->prefix && !best_exact) {
             best_exact = 1;
@@ -363,7 +371,7 @@ int dg_http_route_lookup(dg_http_server *s, struct dg_http_req *q, char *allow, 
         }
     }
     for (r = s->routes; r; r = r->next) {
-        if (!path_matches(r, q->path, plen) || r->prefix == best_exact || r->path_len != best_len)
+        if (!path_matches(r, path, plen) || r->prefix == best_exact || r->path_len != best_len)
             continue;
         path_known = 1;
         if (strcmp(r->method, q->method) == 0 || strcmp(r->method, "*") == 0) {
@@ -382,7 +390,7 @@ int dg_http_route_lookup(dg_http_server *s, struct dg_http_req *q, char *allow, 
     allow[0] = '\0';
     for (r = s->routes; r; r = r->next) {
         size_t used = strlen(allow);
-        if (!path_matches(r, q->path, plen) || r->prefix == best_exact || r->path_len != best_len)
+        if (!path_matches(r, path, plen) || r->prefix == best_exact || r->path_len != best_len)
             continue;
         snprintf(allow + used, alen - used, "%s%s", used ? ", " : "", r->method);
     }
@@ -395,39 +403,46 @@ void dg_http_req_free(struct dg_http_req *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->n_hdrs; i++) {
-        free(r->hdrs[i].name);
-        free(r->hdrs[i].value);
-    }
-    free(r->hdrs);
-    free(r->url.p);
-    free(r->path);
+    if (r->hdrs != r->hinline)
+        free(r->hdrs);
+    free(r->text.p);
     free(r->body.p);
     free(r->out);
     free(r);
 }
 
 const char *dg_http_server_req_method(const dg_http_req *r) { return r->method; }
-const char *dg_http_server_req_path(const dg_http_req *r) { return r->path ? r->path : "/"; }
-const char *dg_http_server_req_query(const dg_http_req *r) { return r->query ? r->query : ""; }
-const char *dg_http_server_req_url(const dg_http_req *r) { return r->url.p ? r->url.p : ""; }
+const char *dg_http_server_req_path(const dg_http_req *r)
+{
+    return r->has_path ? r->text.p + r->path : "/";
+}
+const char *dg_http_server_req_query(const dg_http_req *r)
+{
+    return r->has_path ? r->text.p + r->query : "";
+}
+const char *dg_http_server_req_url(const dg_http_req *r) { return r->text.p ? r->text.p : ""; }
+
+static const char *hvalue(const dg_http_req *r, size_t i)
+{
+    return r->hdrs[i].value == DG_HTTP_NO_VALUE ? "" : r->text.p + r->hdrs[i].value;
+}
 
 const char *dg_http_server_req_header(const dg_http_req *r, const char *name)
 {
     for (size_t i = 0; name && i < r->n_hdrs; i++)
-        if (strcasecmp(r->hdrs[i].name, name) == 0)
-            return r->hdrs[i].value ? r->hdrs[i].value : "";
+        if (strcasecmp(r->text.p + r->hdrs[i].name, name) == 0)
+            return hvalue(r, i);
     return NULL;
 }
 
 size_t dg_http_server_req_header_count(const dg_http_req *r) { return r->n_hdrs; }
 const char *dg_http_server_req_header_name(const dg_http_req *r, size_t i)
 {
-    return i < r->n_hdrs ? r->hdrs[i].name : NULL;
+    return i < r->n_hdrs ? r->text.p + r->hdrs[i].name : NULL;
 }
 const char *dg_http_server_req_header_value(const dg_http_req *r, size_t i)
 {
-    return i < r->n_hdrs ? (r->hdrs[i].value ? r->hdrs[i].value : "") : NULL;
+    return i < r->n_hdrs ? hvalue(r, i) : NULL;
 }
 
 const void *dg_http_server_req_body(const dg_http_req *r, size_t *len)
@@ -454,12 +469,20 @@ static int header_ok(const char *s, int is_name)
     return 1;
 }
 
+static char *put(char *o, const char *s, size_t n)
+{
+    memcpy(o, s, n);
+    return o + n;
+}
+
 int dg_http_format(struct dg_http_req *r, int status, const dg_kv *h, size_t n, const void *body,
                    size_t len)
 {
-    dg_buf b = {0};
-    char line[256];
-    int rc = 0;
+    const char *reason = dg_http_reason(status);
+    const int close = r->close_after || !r->keep_alive;
+    const int head = strcmp(r->method, "HEAD") == 0;
+    char num[24], *out, *o;
+    size_t need, nl = 0, v = len;
     for (size_t i = 0; i < n; i++) {
         if (!header_ok(h[i].key, 1) || !header_ok(h[i].value, 0) ||
             strcasecmp(h[i].key, "content-length") == 0 ||
@@ -467,28 +490,41 @@ int dg_http_format(struct dg_http_req *r, int status, const dg_kv *h, size_t n, 
             strcasecmp(h[i].key, "transfer-encoding") == 0)
             return DG_EINVAL;
     }
-    snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, dg_http_reason(status));
-    rc |= dg_buf_add(&b, line, strlen(line));
-    for (size_t i = 0; i < n; i++) {
-        rc |= dg_buf_add(&b, h[i].key, strlen(h[i].key));
-        rc |= dg_buf_add(&b, ": ", 2);
-        rc |= dg_buf_add(&b, h[i].value, strlen(h[i].value));
-        rc |= dg_buf_add(&b, "\r\n", 2);
-    }
     if (status == 204 || status == 304)
-        len = 0; /* no body allowed */
-    snprintf(line, sizeof line, "Content-Length: %zu\r\n%s\r\n", len,
-             r->close_after || !r->keep_alive ? "Connection: close\r\n" : "");
-    rc |= dg_buf_add(&b, line, strlen(line));
-    if (strcmp(r->method, "HEAD") != 0) /* HEAD: the length, not the bytes */
-        rc |= dg_buf_add(&b, body, len);
-    if (rc) {
-        free(b.p);
+        len = v = 0; /* no body allowed */
+    do /* decimal Content-Length, right to left */
+        num[sizeof num - 1 - nl++] = (char)('0' + v % 10);
+    while ((v /= 10) && nl < sizeof num);
+    need = 13 + strlen(reason) + 2 + 16 + nl + 2 + (close ? 19 : 0) + 2 + (head ? 0 : len);
+    for (size_t i = 0; i < n; i++)
+        need += strlen(h[i].key) + 2 + strlen(h[i].value) + 2;
+    if (!(o = out = malloc(need + 1)))
         return DG_ENOMEM;
+    o = put(o, "HTTP/1.1 ", 9);
+    *o++ = (char)('0' + status / 100 % 10);
+    *o++ = (char)('0' + status / 10 % 10);
+    *o++ = (char)('0' + status % 10);
+    *o++ = ' ';
+    o = put(o, reason, strlen(reason));
+    o = put(o, "\r\n", 2);
+    for (size_t i = 0; i < n; i++) {
+        o = put(o, h[i].key, strlen(h[i].key));
+        o = put(o, ": ", 2);
+        o = put(o, h[i].value, strlen(h[i].value));
+        o = put(o, "\r\n", 2);
     }
+    o = put(o, "Content-Length: ", 16);
+    o = put(o, num + sizeof num - nl, nl);
+    o = put(o, "\r\n", 2);
+    if (close)
+        o = put(o, "Connection: close\r\n", 19);
+    o = put(o, "\r\n", 2);
+    if (!head && len) /* HEAD: the length, not the bytes */
+        o = put(o, body, len);
+    *o = '\0';
     free(r->out);
-    r->out = b.p;
-    r->out_len = b.len;
+    r->out = out;
+    r->out_len = (size_t)(o - out);
     r->answered = 1;
     return 0;
 }

@@ -18,10 +18,12 @@ typedef struct dg_http_route {
     struct dg_http_route *next;
 } dg_http_route;
 
+/* Offsets into the request's text arena; value NO_VALUE when empty. */
 typedef struct dg_http_hdr {
-    char *name;
-    char *value;
+    size_t name, value;
 } dg_http_hdr;
+#define DG_HTTP_NO_VALUE ((size_t)-1)
+#define DG_HTTP_INLINE_HDRS 24
 
 typedef struct dg_buf {
     char *p;
@@ -36,11 +38,14 @@ struct dg_http_req {
     struct dg_http_req *qnext; /* connection queue, request order */
     struct dg_http_req *aprev, *anext; /* server list of dispatched, unanswered */
     const char *method;
-    dg_buf url;
-    char *path, *query;
-    dg_http_hdr *hdrs;
+    /* One arena per request: "url\0name\0value\0...path\0query\0". */
+    dg_buf text;
+    int open;                 /* string being appended: 0 none, 1 url, 2 name, 3 value */
+    size_t path, query;       /* offsets, valid after the headers */
+    int has_path;
+    dg_http_hdr *hdrs;        /* hinline, or malloc'd beyond DG_HTTP_INLINE_HDRS */
+    dg_http_hdr hinline[DG_HTTP_INLINE_HDRS];
     size_t n_hdrs, cap_hdrs;
-    int last_was_value;
     dg_buf body;
     /* routing, resolved at end of headers */
     dg_http_server_handler handler;
@@ -74,6 +79,9 @@ typedef struct dg_http_conn {
     struct dg_http_req *cur; /* being parsed */
     struct dg_http_req *qhead, *qtail;
     size_t qlen;
+    uint64_t deadline; /* loop ms when the phase timer fires, 0 none */
+    uint64_t armed;    /* deadline the uv timer is set for */
+    uv_timer_cb tcb;
     size_t header_bytes;
     size_t body_seen;
     char *rest; /* unparsed input kept while paused */
@@ -107,6 +115,7 @@ struct dg_http_server {
 
 /* http_server.c */
 int dg_buf_add(dg_buf *b, const char *p, size_t n);
+int dg_buf_reserve(dg_buf *b, size_t extra);
 void dg_http_req_free(struct dg_http_req *r);
 /* Resolve method+path: sets handler/ud/owner, or returns 404/405 and fills
  * allow (for 405). */

@@ -67,6 +67,19 @@ static void test_echo_query_headers_body(void **state)
     assert_string_equal(raw_body(r), "M=GET\nP=/echo\nQ=\nH=(none)\nN=0\nB=");
     assert_null(strstr(r, "Connection: close"));
     free(r);
+    /* many headers (beyond the inline table), the wanted one last, split
+     * across writes; an empty header value */
+    raw_send(c, "GET /echo HTTP/1.1\r\nX-Empty:\r\n");
+    for (int i = 0; i < 40; i++) {
+        char h[48];
+        snprintf(h, sizeof h, "X-H%d: v%d\r\n", i, i);
+        raw_send(c, h);
+    }
+    raw_send(c, "x-TeSt: la");
+    raw_send(c, "st\r\n\r\n");
+    r = raw_response(c);
+    assert_non_null(strstr(raw_body(r), "H=last\n"));
+    free(r);
     /* HEAD: Content-Length of the answer, no body bytes; the next answer
      * on the same connection is intact */
     raw_send(c, "HEAD /echo HTTP/1.1\r\n\r\nGET /fast HTTP/1.1\r\n\r\n");
