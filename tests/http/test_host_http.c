@@ -295,6 +295,35 @@ static void test_no_server(void **state)
     f->rt.http_server = s;
 }
 
+/* The host's HMAC (cached, re-keyed context) against Python's hmac module,
+ * alternating algorithms and keys so no state leaks between calls. */
+static void test_hmac_rekeyed(void **state)
+{
+    const dg_host *h = dg_host_table();
+    unsigned char mac[32], big[100];
+    char hex[65];
+    (void)state;
+    memset(big, 'k', sizeof big);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(h->hmac(DG_HMAC_SHA256, "", 0, "abc", 3, mac, sizeof mac), 32);
+        h->hex_encode(mac, 32, hex, sizeof hex);
+        assert_string_equal(hex, "fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351");
+        assert_int_equal(h->hmac(DG_HMAC_SHA256, big, 100, "abc", 3, mac, sizeof mac), 32);
+        h->hex_encode(mac, 32, hex, sizeof hex);
+        assert_string_equal(hex, "b58b2b694fdba0dd76da3ebe99174f728d327560f36ece224e90867972479922");
+        assert_int_equal(h->hmac(DG_HMAC_SHA1, "key", 3,
+                                 "The quick brown fox jumps over the lazy dog", 43, mac, sizeof mac),
+                         20);
+        h->hex_encode(mac, 20, hex, sizeof hex);
+        assert_string_equal(hex, "de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9");
+        assert_int_equal(h->hmac(DG_HMAC_SHA256, "key", 3, NULL, 0, mac, sizeof mac), 32);
+        h->hex_encode(mac, 32, hex, sizeof hex);
+        assert_string_equal(hex, "5d5d139563c95b5967b9bd9a8c9b233a9dedb45072794cd232dc1b74832607d0");
+    }
+    assert_int_equal(h->hmac(DG_HMAC_SHA256, "key", 3, "a", 1, mac, 16), DG_EINVAL);
+    assert_int_equal(h->hmac((dg_hmac_alg)7, "key", 3, "a", 1, mac, sizeof mac), DG_EINVAL);
+}
+
 static void test_config_keys(void **state)
 {
     dg_config *cfg = NULL;
@@ -329,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_removes_routes_and_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_server, setup, teardown),
         cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_hmac_rekeyed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
