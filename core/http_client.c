@@ -26,8 +26,11 @@ typedef struct sockctx {
 } sockctx;
 
 typedef struct rhdr {
-    char *name, *value;
+    size_t name, value; /* offsets into the call's header arena */
 } rhdr;
+
+#define INLINE_RHDRS 24
+#define INLINE_BODY 512
 
 struct dg_http_call {
     dg_http_client *c;
@@ -40,10 +43,14 @@ struct dg_http_call {
     char *url, *user, *pass, *from;
     char *data; /* request body / message, owned */
     size_t data_len, data_off;
-    char *rbody;
+    char *rbody; /* rsmall, or malloc'd when larger */
     size_t rbody_len, rbody_cap;
-    rhdr *rh;
+    char *rhtext; /* "name\0value\0..." of the last response's headers */
+    size_t rhtext_len, rhtext_cap;
+    rhdr *rh; /* rhi, or malloc'd beyond INLINE_RHDRS */
     size_t n_rh, cap_rh;
+    rhdr rhi[INLINE_RHDRS];
+    char rsmall[INLINE_BODY];
     int smtp;
     int too_big;
     int finishing; /* in its done callback: cancel is a no-op */
@@ -289,17 +296,16 @@ static void call_free(dg_http_call *k)
     }
     curl_slist_free_all(k->hdrs);
     curl_slist_free_all(k->rcpt);
-    for (size_t i = 0; i < k->n_rh; i++) {
-        free(k->rh[i].name);
-        free(k->rh[i].value);
-    }
-    free(k->rh);
+    if (k->rh != k->rhi)
+        free(k->rh);
+    free(k->rhtext);
     free(k->url);
     free(k->user);
     free(k->pass);
     free(k->from);
     free(k->data);
-    free(k->rbody);
+    if (k->rbody != k->rsmall)
+        free(k->rbody);
     free(k);
 }
 
@@ -308,14 +314,17 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     dg_http_call *k = ud;
     size_t len = sz * n;
     if (k->rbody_len + len + 1 > k->rbody_cap) {
-        size_t cap = k->rbody_cap ? k->rbody_cap : 1024;
+        size_t cap = k->rbody_cap * 2;
         char *nb;
         while (cap < k->rbody_len + len + 1)
             cap *= 2;
-        if (cap > MAX_RESPONSE_BYTES || !(nb = realloc(k->rbody, cap))) {
+        if (cap > MAX_RESPONSE_BYTES ||
+            !(nb = k->rbody == k->rsmall ? malloc(cap) : realloc(k->rbody, cap))) {
             k->too_big = 1;
             return 0; /* aborts the transfer */
         }
+        if (k->rbody == k->rsmall)
+            memcpy(nb, k->rsmall, k->rbody_len);
         k->rbody = nb;
         k->rbody_cap = cap;
     }
@@ -325,17 +334,32 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
+static int rh_add(dg_http_call *k, const char *p, size_t n)
+{
+    if (k->rhtext_len + n + 1 > k->rhtext_cap) {
+        size_t cap = k->rhtext_cap ? k->rhtext_cap * 2 : 512;
+        char *t;
+        while (cap < k->rhtext_len + n + 1)
+            cap *= 2;
+        if (!(t = realloc(k->rhtext, cap)))
+            return -1;
+        k->rhtext = t;
+        k->rhtext_cap = cap;
+    }
+    memcpy(k->rhtext + k->rhtext_len, p, n);
+    k->rhtext[k->rhtext_len + n] = '\0';
+    k->rhtext_len += n + 1;
+    return 0;
+}
+
 static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 {
     dg_http_call *k = ud;
     size_t len = sz * n, nl;
-    const char *colon;
+    const char *colon, *v, *end;
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) { /* a new response: 1xx, redirect */
-        for (size_t i = 0; i < k->n_rh; i++) {
-            free(k->rh[i].name);
-            free(k->rh[i].value);
-        }
         k->n_rh = 0;
+        k->rhtext_len = 0;
         return len;
     }
     colon = memchr(p, ':', len);
@@ -343,28 +367,28 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
         return len;
     nl = (size_t)(colon - p);
     if (k->n_rh == k->cap_rh) {
-        size_t cap = k->cap_rh ? k->cap_rh * 2 : 16;
-        rhdr *r = realloc(k->rh, cap * sizeof *r);
+        size_t cap = k->cap_rh * 2;
+        rhdr *r = k->rh == k->rhi ? malloc(cap * sizeof *r) : realloc(k->rh, cap * sizeof *r);
         if (!r)
             return 0;
+        if (k->rh == k->rhi)
+            memcpy(r, k->rhi, sizeof k->rhi);
         k->rh = r;
         k->cap_rh = cap;
     }
-    {
-        const char *v = colon + 1, *end = p + len;
-        while (v < end && (*v == ' ' || *v == '\t'))
-            v++;
-        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-            end--;
-        k->rh[k->n_rh].name = dupmem(p, nl);
-        k->rh[k->n_rh].value = dupmem(v, (size_t)(end - v));
-        if (!k->rh[k->n_rh].name || !k->rh[k->n_rh].value) {
-            free(k->rh[k->n_rh].name);
-            free(k->rh[k->n_rh].value);
-            return 0;
-        }
-        k->n_rh++;
-    }
+    v = colon + 1;
+    end = p + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    k->rh[k->n_rh].name = k->rhtext_len;
+    if (rh_add(k, p, nl))
+        return 0;
+    k->rh[k->n_rh].value = k->rhtext_len;
+    if (rh_add(k, v, (size_t)(end - v)))
+        return 0;
+    k->n_rh++;
     return len;
 }
 
@@ -401,13 +425,13 @@ static void finish(dg_http_call *k, CURLcode res)
     if (nh > 64 && !(h = malloc(nh * sizeof *h)))
         nh = 64, h = hv;
     for (size_t i = 0; i < nh; i++) {
-        h[i].key = k->rh[i].name;
-        h[i].value = k->rh[i].value;
+        h[i].key = k->rhtext + k->rh[i].name;
+        h[i].value = k->rhtext + k->rh[i].value;
         h[i].flags = 0;
     }
     r.headers = h;
     r.n_headers = nh;
-    r.body = k->rbody ? k->rbody : "";
+    r.body = k->rbody;
     r.body_len = k->rbody_len;
     r.retry_after_ms = -1;
     for (size_t i = 0; i < nh; i++)
@@ -467,6 +491,10 @@ static dg_http_call *call_new(dg_http_client *c, void *owner, dg_http_done_cb do
     k->owner = owner;
     k->done = done;
     k->ud = ud;
+    k->rh = k->rhi;
+    k->cap_rh = INLINE_RHDRS;
+    k->rbody = k->rsmall;
+    k->rbody_cap = INLINE_BODY;
     k->easy = c->n_idle ? c->idle[--c->n_idle] : curl_easy_init();
     if (!k->easy) {
         free(k);
@@ -560,7 +588,7 @@ int dg_http_client_request(dg_http_client *c, void *owner, const dg_http_request
             goto nomem;
         k->hdrs = l;
     }
-    {
+    if (req->body_len) { /* no 100-continue round trip */
         struct curl_slist *l = curl_slist_append(k->hdrs, "Expect:");
         if (!l)
             goto nomem;

@@ -165,6 +165,8 @@ static void h_echo(void *ud, dg_http_req *req)
                      dg_http_server_req_method(req), dg_http_server_req_path(req),
                      dg_http_server_req_query(req), x ? x : "(none)", blen,
                      (int)(blen > 2048 ? 2048 : blen), b);
+    if (n >= (int)sizeof out)
+        n = (int)sizeof out - 1; /* snprintf truncated */
     pthread_mutex_lock(&fx->mu);
     fx->hits++;
     pthread_mutex_unlock(&fx->mu);
@@ -191,6 +193,8 @@ static void h_prefix(void *ud, dg_http_req *req)
     char out[512];
     int n = snprintf(out, sizeof out, "prefix:%s", dg_http_server_req_path(req));
     (void)ud;
+    if (n >= (int)sizeof out)
+        n = (int)sizeof out - 1;
     dg_http_server_respond(req, 200, NULL, 0, out, (size_t)n);
 }
 
