@@ -3,7 +3,7 @@
 core_libdgcore_la_SOURCES += \
 	core/http_server.c core/http_server.h core/http_server_int.h \
 	core/http_conn.c \
-	core/http_client.c core/http_client.h
+	core/http_client.c core/http_client_util.c core/http_client.h
 
 # ---- tests: the server against raw sockets, the client against the server
 # (same process and a forked one), SMTP against python3-aiosmtpd.
@@ -33,3 +33,4 @@ bench_src_ingest_server_LDADD = core/libdgcore.la
 bench_src_client_bench_SOURCES = bench/src/client_bench.c
 bench_src_client_bench_CFLAGS = $(core_libdgcore_la_CFLAGS)
 bench_src_client_bench_LDADD = core/libdgcore.la
+EXTRA_DIST += bench/http-ingest bench/http-client
