@@ -28,9 +28,16 @@ typedef struct inst_http {
     hroute *routes;
 } inst_http;
 
+/* Routes: while created or started. Calls: while started or draining
+ * (a stopping plugin may still need a call to finish an op). */
 static int usable(const dg_instance *inst)
 {
     return inst && (inst->state == DG_INST_CREATED || inst->state == DG_INST_STARTED);
+}
+
+static int may_call(const dg_instance *inst)
+{
+    return inst && (inst->state == DG_INST_STARTED || inst->state == DG_INST_STOPPING);
 }
 
 static void route_trampoline(void *ud, dg_http_req *req)
@@ -118,7 +125,7 @@ int dg_host_http_request(dg_instance *inst, const dg_http_request *req, dg_http_
         *call = NULL;
     if (!inst || !req || !done)
         return DG_EINVAL;
-    if (!usable(inst))
+    if (!may_call(inst))
         return DG_ESTATE;
     if (!inst->rt->http_client)
         return DG_ENOTSUP;
@@ -134,7 +141,7 @@ int dg_host_smtp_send(dg_instance *inst, const dg_smtp_message *msg, dg_http_don
         *call = NULL;
     if (!inst || !msg || !done)
         return DG_EINVAL;
-    if (!usable(inst))
+    if (!may_call(inst))
         return DG_ESTATE;
     if (!inst->rt->http_client)
         return DG_ENOTSUP;
