@@ -24,6 +24,16 @@ static const dg_config_field daemon_schema[] = {
     {"shutdown_timeout_ms", DG_CFG_INT, 0, "5000", "deadline to drain on stop", 0, 600000, {0}},
     {"max_body_bytes", DG_CFG_INT, 0, "1048576", "largest webhook body accepted", 1024,
      1073741824, {0}},
+    {"http_header_timeout_ms", DG_CFG_INT, 0, "10000",
+     "time allowed for a request's line and headers", 100, 600000, {0}},
+    {"http_body_timeout_ms", DG_CFG_INT, 0, "30000", "time allowed for a request's body", 100,
+     3600000, {0}},
+    {"http_idle_timeout_ms", DG_CFG_INT, 0, "60000", "idle keep-alive connections close after",
+     100, 3600000, {0}},
+    {"http_max_connections", DG_CFG_INT, 0, "1024", "open webhook connections at most", 1,
+     1000000, {0}},
+    {"http_max_header_bytes", DG_CFG_INT, 0, "16384", "request line and headers at most", 1024,
+     1048576, {0}},
     {"clock", DG_CFG_OBJECT, 0, NULL, "{mode: real|scaled, rate, start}", 0, 0, {0}},
     {NULL, 0, 0, NULL, NULL, 0, 0, {0}}};
 
@@ -393,6 +403,16 @@ static int load_daemon(dg_config *cfg, char *err, size_t len)
     cfg->shutdown_timeout_ms = v;
     cfg->max_body_bytes =
         (int64_t)cJSON_GetObjectItemCaseSensitive(d, "max_body_bytes")->valuedouble;
+    cfg->http_header_timeout_ms =
+        (int64_t)cJSON_GetObjectItemCaseSensitive(d, "http_header_timeout_ms")->valuedouble;
+    cfg->http_body_timeout_ms =
+        (int64_t)cJSON_GetObjectItemCaseSensitive(d, "http_body_timeout_ms")->valuedouble;
+    cfg->http_idle_timeout_ms =
+        (int64_t)cJSON_GetObjectItemCaseSensitive(d, "http_idle_timeout_ms")->valuedouble;
+    cfg->http_max_connections =
+        (int64_t)cJSON_GetObjectItemCaseSensitive(d, "http_max_connections")->valuedouble;
+    cfg->http_max_header_bytes =
+        (int64_t)cJSON_GetObjectItemCaseSensitive(d, "http_max_header_bytes")->valuedouble;
     if (dg_log_parse_level(cJSON_GetObjectItemCaseSensitive(d, "log_level")->valuestring,
                            &cfg->log_level)) {
         rc = fail_at(cfg, "daemon.log_level", err, len, DG_ECONFIG,

@@ -46,6 +46,12 @@ typedef struct dg_config {
     int64_t clock_start_ms;
     dg_instance_cfg *instances;
     size_t n_instances;
+    /* webhook server limits (issue 4) */
+    int64_t http_header_timeout_ms;
+    int64_t http_body_timeout_ms;
+    int64_t http_idle_timeout_ms;
+    int64_t http_max_connections;
+    int64_t http_max_header_bytes;
 } dg_config;
 
 /* Read and validate the file (syntax, daemon section, instance names).

@@ -7,6 +7,8 @@
 #include "daemon.h"
 #include "engine.h"
 #include "error.h"
+#include "http_client.h"
+#include "http_server.h"
 #include "instance.h"
 #include "kv.h"
 #include "log.h"
@@ -154,6 +156,12 @@ static void finalize(dgd *d)
     uv_close((uv_handle_t *)&d->sigint, on_close_noop);
     uv_close((uv_handle_t *)&d->sigterm, on_close_noop);
     uv_close((uv_handle_t *)&d->deadline, on_close_noop);
+    /* Instances are gone: stop accepting, close connections and the client
+     * (their handles finish closing while the loop runs out). */
+    dg_http_server_free(d->rt.http_server);
+    d->rt.http_server = NULL;
+    dg_http_client_free(d->rt.http_client);
+    d->rt.http_client = NULL;
     dg_clock_free(d->rt.clock);
     d->rt.clock = NULL;
 }
@@ -210,6 +218,40 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* The webhook server on daemon.listen and the provider client, before any
+ * instance exists (plugins register routes in create/start). */
+static int start_http(dgd *d, char *err, size_t len)
+{
+    dg_http_server_opts so;
+    dg_http_server *s = NULL;
+    dg_http_client *c = NULL;
+    char port[16];
+    int rc;
+    memset(&so, 0, sizeof so);
+    so.max_body_bytes = (size_t)d->cfg->max_body_bytes;
+    so.max_header_bytes = (size_t)d->cfg->http_max_header_bytes;
+    so.header_timeout_ms = (uint64_t)d->cfg->http_header_timeout_ms;
+    so.body_timeout_ms = (uint64_t)d->cfg->http_body_timeout_ms;
+    so.idle_timeout_ms = (uint64_t)d->cfg->http_idle_timeout_ms;
+    so.max_connections = (size_t)d->cfg->http_max_connections;
+    so.name = "webhooks";
+    if ((rc = dg_http_server_new(d->rt.loop, &so, &s)) != 0) {
+        dg_errf(err, len, "cannot create the webhook server: %s", dg_strerror(rc));
+        return rc;
+    }
+    d->rt.http_server = s;
+    if ((rc = dg_http_server_listen(s, d->cfg->listen, err, len)) != 0)
+        return rc;
+    if ((rc = dg_http_client_new(d->rt.loop, NULL, &c)) != 0) {
+        dg_errf(err, len, "cannot create the HTTP client: %s", dg_strerror(rc));
+        return rc;
+    }
+    d->rt.http_client = c;
+    snprintf(port, sizeof port, "%d", dg_http_server_port(s));
+    dg_logf(DG_LOG_INFO, "core", "http_listening", "addr", d->cfg->listen, "port", port, NULL);
+    return 0;
+}
+
 int dg_daemon_run(const dg_daemon_opts *o)
 {
     dgd d;
@@ -264,6 +306,8 @@ int dg_daemon_run(const dg_daemon_opts *o)
         if (!rc)
             d.rt.sink = dg_engine_sink(d.engine);
     }
+    if (!rc)
+        rc = start_http(&d, err, sizeof err);
     if (!rc)
         rc = dg_daemon_make_loader(d.cfg, o->plugin_dirs, o->n_plugin_dirs, &d.loader, err,
                                    sizeof err);

@@ -32,8 +32,9 @@ typedef struct dg_runtime {
     dg_db *db;            /* may be NULL: state_* then fail with DG_ENOTSUP */
     dg_metrics *metrics;
     dg_event_sink sink;
-    void *http_server;    /* struct owned by core/host_http.c */
-    void *http_client;
+    void *http_server;    /* dg_http_server * (core/http_server.h), NULL: routes DG_ENOTSUP */
+    void *http_client;    /* dg_http_client * (core/http_client.h); both created and
+                           * freed by whoever builds the runtime (daemon, tests) */
     dg_instance *instances;
     struct dg_opmap *ops;
     uint64_t next_op;

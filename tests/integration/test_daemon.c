@@ -1,8 +1,11 @@
 /* The real duegate binary: started, signalled, listed, and refused. */
 #include "../unit/cm.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +85,7 @@ static int setup(void **state)
              "{\n"
              "  \"daemon\": {\"state_db\": \"state.db\", \"shutdown_timeout_ms\": 2000,\n"
              "             \"templates_dir\": \"%s/templates\",\n"
+             "             \"listen\": \"127.0.0.1:0\",\n"
              "             \"plugin_dirs\": [\"%s/plugins\", \"%s\"]},\n"
              "  \"channels\": {\n"
              "    \"outbox\": {\"plugin\": \"jsonl\", \"path\": \"%s/outbox.jsonl\"},\n"
@@ -93,6 +97,35 @@ static int setup(void **state)
     snprintf(path, sizeof path, "%s/duegate.json", g_dir);
     write_file(path, cfg);
     return 0;
+}
+
+/* Ask the daemon's webhook listener for an unknown path (keep-alive); the
+ * connection is returned open. */
+static int http_404(int port)
+{
+    struct sockaddr_in a;
+    struct timeval tv = {5, 0};
+    char buf[1024] = "";
+    size_t n = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const char req[] = "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    while (n < sizeof buf - 1 && !strstr(buf, "}")) {
+        ssize_t k = read(fd, buf + n, sizeof buf - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        buf[n] = '\0';
+    }
+    assert_non_null(strstr(buf, "HTTP/1.1 404 Not Found\r\n"));
+    assert_non_null(strstr(buf, "{\"error\": \"not_found\""));
+    return fd;
 }
 
 static void run_and_signal(int sig)
@@ -108,6 +141,9 @@ static void run_and_signal(int sig)
         fprintf(stderr, "daemon output:\n%s\n", out);
     assert_non_null(strstr(out, "info core ready instances=2"));
     assert_non_null(strstr(out, "info outbox instance_started plugin=jsonl"));
+    assert_non_null(strstr(out, "info core http_listening addr=127.0.0.1:0 port="));
+    /* the listener answers; a keep-alive connection stays open across shutdown */
+    int conn = http_404(atoi(strstr(out, "http_listening addr=127.0.0.1:0 port=") + 37));
     assert_int_equal(kill(pid, sig), 0);
     char *rest = read_until(fd, NULL);
     close(fd);
@@ -118,6 +154,7 @@ static void run_and_signal(int sig)
     assert_non_null(strstr(rest, "info slow instance_stopped"));
     assert_non_null(strstr(rest, "info core stopped"));
     assert_null(strstr(rest, "handles_left_open_at_exit"));
+    close(conn);
     free(out);
     free(rest);
 }

@@ -1,0 +1,746 @@
+/* libcurl multi on the libuv loop: see http_client.h and protocols.md §D2-D3. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include <duegate/types.h>
+
+#include "http_client.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define MAX_IDLE_EASY 256
+#define MAX_RESPONSE_BYTES (64u * 1024 * 1024)
+
+typedef struct sockctx {
+    uv_poll_t poll;
+    dg_http_client *c;
+    curl_socket_t fd;
+    int active;
+} sockctx;
+
+typedef struct rhdr {
+    size_t name, value; /* offsets into the call's header arena */
+} rhdr;
+
+#define INLINE_RHDRS 24
+#define INLINE_BODY 512
+
+struct dg_http_call {
+    dg_http_client *c;
+    CURL *easy;
+    void *owner;
+    dg_http_done_cb done;
+    void *ud;
+    struct dg_http_call *prev, *next;
+    struct curl_slist *hdrs, *rcpt;
+    char *url, *user, *pass, *from;
+    char *data; /* request body / message, owned */
+    size_t data_len, data_off;
+    char *rbody; /* rsmall, or malloc'd when larger */
+    size_t rbody_len, rbody_cap;
+    char *rhtext; /* "name\0value\0..." of the last response's headers */
+    size_t rhtext_len, rhtext_cap;
+    rhdr *rh; /* rhi, or malloc'd beyond INLINE_RHDRS */
+    size_t n_rh, cap_rh;
+    rhdr rhi[INLINE_RHDRS];
+    char rsmall[INLINE_BODY];
+    int smtp;
+    int too_big;
+    int finishing; /* in its done callback: cancel is a no-op */
+    int doomed;    /* to be failed after a multi error */
+    uint64_t started;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct dg_http_client {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    dg_http_client_opts o;
+    char ua[64];
+    sockctx **socks; /* by fd, reused for the fd's lifetime of the client */
+    size_t n_socks;
+    dg_http_call *calls;
+    size_t active;
+    CURL *idle[MAX_IDLE_EASY];
+    size_t n_idle;
+    int handles; /* open uv handles */
+    int freeing;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int safe_text(const char *s)
+{
+    return s && !strpbrk(s, "\r\n");
+}
+
+static char *dupmem(const void *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        if (n)
+            memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* ------------------------------------------------------------ loop glue */
+
+static void drain(dg_http_client *c);
+static void fail_all(dg_http_client *c, CURLMcode mc);
+
+/* Drain completions always; after a multi error the transfers are in an
+ * unknown state (§D3): fail them all rather than act on them again. */
+static void after_action(dg_http_client *c, CURLMcode mc)
+{
+    drain(c);
+    if (mc != CURLM_OK && mc != CURLM_CALL_MULTI_PERFORM)
+        fail_all(c, mc);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    sockctx *x = h->data;
+    dg_http_client *c = x->c;
+    int flags = 0, running;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    else {
+        if (events & UV_READABLE)
+            flags |= CURL_CSELECT_IN;
+        if (events & UV_WRITABLE)
+            flags |= CURL_CSELECT_OUT;
+    }
+    after_action(c, curl_multi_socket_action(c->multi, x->fd, flags, &running));
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    dg_http_client *c = t->data;
+    int running;
+    after_action(c, curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running));
+}
+
+/* CURLMOPT_TIMERFUNCTION: only arm the uv timer (never call curl here). */
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+    dg_http_client *c = userp;
+    (void)m;
+    if (timeout_ms < 0)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_timeout, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+static sockctx *ctx_for(dg_http_client *c, curl_socket_t fd, int create)
+{
+    size_t i = (size_t)fd;
+    sockctx *x;
+    if (fd < 0)
+        return NULL;
+    if (i >= c->n_socks) {
+        size_t n = c->n_socks ? c->n_socks : 64;
+        sockctx **ns;
+        if (!create)
+            return NULL;
+        while (n <= i)
+            n *= 2;
+        if (!(ns = realloc(c->socks, n * sizeof *ns)))
+            return NULL;
+        memset(ns + c->n_socks, 0, (n - c->n_socks) * sizeof *ns);
+        c->socks = ns;
+        c->n_socks = n;
+    }
+    if (c->socks[i] || !create)
+        return c->socks[i];
+    if (!(x = calloc(1, sizeof *x)))
+        return NULL;
+    if (uv_poll_init_socket(c->loop, &x->poll, fd) != 0) {
+        free(x);
+        return NULL;
+    }
+    x->poll.data = x;
+    x->c = c;
+    x->fd = fd;
+    c->handles++;
+    c->socks[i] = x;
+    return x;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: start/stop the fd's poll handle; the handle is
+ * kept (stopped) on REMOVE and reused if curl hands us the fd again. */
+static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    dg_http_client *c = userp;
+    sockctx *x;
+    int ev = 0;
+    (void)e, (void)socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if ((x = ctx_for(c, fd, 0)) && x->active) {
+            uv_poll_stop(&x->poll);
+            x->active = 0;
+        }
+        return 0;
+    }
+    if (!(x = ctx_for(c, fd, 1)))
+        return -1;
+    if (what & CURL_POLL_IN)
+        ev |= UV_READABLE;
+    if (what & CURL_POLL_OUT)
+        ev |= UV_WRITABLE;
+    if (uv_poll_start(&x->poll, ev, on_poll) != 0)
+        return -1;
+    x->active = 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ calls */
+
+static void call_unlink(dg_http_call *k)
+{
+    dg_http_client *c = k->c;
+    if (k->prev)
+        k->prev->next = k->next;
+    else if (c->calls == k)
+        c->calls = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    k->prev = k->next = NULL;
+    c->active--;
+}
+
+static void call_free(dg_http_call *k)
+{
+    dg_http_client *c = k->c;
+    if (k->easy) {
+        if (!c->freeing && c->n_idle < MAX_IDLE_EASY) {
+            curl_easy_reset(k->easy);
+            c->idle[c->n_idle++] = k->easy;
+        } else {
+            curl_easy_cleanup(k->easy);
+        }
+    }
+    curl_slist_free_all(k->hdrs);
+    curl_slist_free_all(k->rcpt);
+    if (k->rh != k->rhi)
+        free(k->rh);
+    free(k->rhtext);
+    free(k->url);
+    free(k->user);
+    free(k->pass);
+    free(k->from);
+    free(k->data);
+    if (k->rbody != k->rsmall)
+        free(k->rbody);
+    free(k);
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    dg_http_call *k = ud;
+    size_t len = sz * n;
+    if (k->rbody_len + len + 1 > k->rbody_cap) {
+        size_t cap = k->rbody_cap * 2;
+        char *nb;
+        while (cap < k->rbody_len + len + 1)
+            cap *= 2;
+        if (cap > MAX_RESPONSE_BYTES ||
+            !(nb = k->rbody == k->rsmall ? malloc(cap) : realloc(k->rbody, cap))) {
+            k->too_big = 1;
+            return 0; /* aborts the transfer */
+        }
+        if (k->rbody == k->rsmall)
+            memcpy(nb, k->rsmall, k->rbody_len);
+        k->rbody = nb;
+        k->rbody_cap = cap;
+    }
+    memcpy(k->rbody + k->rbody_len, p, len);
+    k->rbody_len += len;
+    k->rbody[k->rbody_len] = '\0';
+    return len;
+}
+
+static int rh_add(dg_http_call *k, const char *p, size_t n)
+{
+    if (k->rhtext_len + n + 1 > k->rhtext_cap) {
+        size_t cap = k->rhtext_cap ? k->rhtext_cap * 2 : 512;
+        char *t;
+        while (cap < k->rhtext_len + n + 1)
+            cap *= 2;
+        if (!(t = realloc(k->rhtext, cap)))
+            return -1;
+        k->rhtext = t;
+        k->rhtext_cap = cap;
+    }
+    memcpy(k->rhtext + k->rhtext_len, p, n);
+    k->rhtext[k->rhtext_len + n] = '\0';
+    k->rhtext_len += n + 1;
+    return 0;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+    dg_http_call *k = ud;
+    size_t len = sz * n, nl;
+    const char *colon, *v, *end;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) { /* a new response: 1xx, redirect */
+        k->n_rh = 0;
+        k->rhtext_len = 0;
+        return len;
+    }
+    colon = memchr(p, ':', len);
+    if (!colon || k->smtp)
+        return len;
+    nl = (size_t)(colon - p);
+    if (k->n_rh == k->cap_rh) {
+        size_t cap = k->cap_rh * 2;
+        rhdr *r = k->rh == k->rhi ? malloc(cap * sizeof *r) : realloc(k->rh, cap * sizeof *r);
+        if (!r)
+            return 0;
+        if (k->rh == k->rhi)
+            memcpy(r, k->rhi, sizeof k->rhi);
+        k->rh = r;
+        k->cap_rh = cap;
+    }
+    v = colon + 1;
+    end = p + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    k->rh[k->n_rh].name = k->rhtext_len;
+    if (rh_add(k, p, nl))
+        return 0;
+    k->rh[k->n_rh].value = k->rhtext_len;
+    if (rh_add(k, v, (size_t)(end - v)))
+        return 0;
+    k->n_rh++;
+    return len;
+}
+
+static size_t on_upload(char *buf, size_t sz, size_t n, void *ud)
+{
+    dg_http_call *k = ud;
+    size_t want = sz * n, left = k->data_len - k->data_off;
+    if (want > left)
+        want = left;
+    memcpy(buf, k->data + k->data_off, want);
+    k->data_off += want;
+    return want;
+}
+
+static void finish(dg_http_call *k, CURLcode res)
+{
+    dg_http_response r;
+    dg_kv hv[64], *h = hv;
+    long code = 0;
+    size_t nh = k->n_rh;
+    DG_INIT(&r);
+    curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &code);
+    r.transport_error = dg_http_classify(res);
+    if (k->smtp && res != CURLE_OK && code >= 400 && r.transport_error == DG_HTTP_EOTHER)
+        r.transport_error = DG_HTTP_OK; /* the server answered: the reply code says why */
+    if (k->too_big) {
+        r.transport_error = DG_HTTP_EOTHER;
+        snprintf(k->errbuf, sizeof k->errbuf, "response larger than %u bytes",
+                 MAX_RESPONSE_BYTES);
+    }
+    r.status = r.transport_error == DG_HTTP_OK ? (int)code : 0;
+    if (r.transport_error != DG_HTTP_OK || res != CURLE_OK)
+        r.error_message = k->errbuf[0] ? k->errbuf : curl_easy_strerror(res);
+    if (nh > 64 && !(h = malloc(nh * sizeof *h)))
+        nh = 64, h = hv;
+    for (size_t i = 0; i < nh; i++) {
+        h[i].key = k->rhtext + k->rh[i].name;
+        h[i].value = k->rhtext + k->rh[i].value;
+        h[i].flags = 0;
+    }
+    r.headers = h;
+    r.n_headers = nh;
+    r.body = k->rbody;
+    r.body_len = k->rbody_len;
+    r.retry_after_ms = -1;
+    for (size_t i = 0; i < nh; i++)
+        if (strcasecmp(h[i].key, "Retry-After") == 0)
+            r.retry_after_ms = dg_http_parse_retry_after(h[i].value, (int64_t)time(NULL) * 1000);
+    r.elapsed_ms = (int64_t)(uv_now(k->c->loop) - k->started);
+    call_unlink(k);
+    k->finishing = 1;
+    if (k->done)
+        k->done(k->ud, &r);
+    if (h != hv)
+        free(h);
+    call_free(k);
+}
+
+static void drain(dg_http_client *c)
+{
+    CURLMsg *m;
+    int left;
+    while (c->multi && (m = curl_multi_info_read(c->multi, &left))) {
+        dg_http_call *k = NULL;
+        CURL *e = m->easy_handle;
+        CURLcode res = m->data.result;
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&k);
+        curl_multi_remove_handle(c->multi, e);
+        if (k)
+            finish(k, res);
+        else
+            curl_easy_cleanup(e);
+    }
+}
+
+static void fail_all(dg_http_client *c, CURLMcode mc)
+{
+    dg_http_call *k;
+    for (k = c->calls; k; k = k->next)
+        k->doomed = 1; /* calls started by the callbacks below are spared */
+    for (;;) {
+        for (k = c->calls; k && !k->doomed; k = k->next)
+            ;
+        if (!k || !c->multi)
+            break;
+        curl_multi_remove_handle(c->multi, k->easy);
+        snprintf(k->errbuf, sizeof k->errbuf, "transfer aborted: %s", curl_multi_strerror(mc));
+        finish(k, CURLE_ABORTED_BY_CALLBACK); /* classified as "other" */
+    }
+}
+
+static dg_http_call *call_new(dg_http_client *c, void *owner, dg_http_done_cb done, void *ud)
+{
+    dg_http_call *k = calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    k->c = c;
+    k->owner = owner;
+    k->done = done;
+    k->ud = ud;
+    k->rh = k->rhi;
+    k->cap_rh = INLINE_RHDRS;
+    k->rbody = k->rsmall;
+    k->rbody_cap = INLINE_BODY;
+    k->easy = c->n_idle ? c->idle[--c->n_idle] : curl_easy_init();
+    if (!k->easy) {
+        free(k);
+        return NULL;
+    }
+    return k;
+}
+
+/* Common options, add to the multi, link. */
+static int call_start(dg_http_call *k, int64_t timeout_ms, dg_http_call **out)
+{
+    dg_http_client *c = k->c;
+    CURL *e = k->easy;
+    if (timeout_ms <= 0)
+        timeout_ms = c->o.default_timeout_ms;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)k);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, k->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, k);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, k);
+    k->started = uv_now(c->loop);
+    if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+        call_free(k);
+        return DG_EIO;
+    }
+    k->next = c->calls;
+    if (c->calls)
+        c->calls->prev = k;
+    c->calls = k;
+    c->active++;
+    if (out)
+        *out = k;
+    return DG_OK;
+}
+
+int dg_http_client_request(dg_http_client *c, void *owner, const dg_http_request *req,
+                           dg_http_done_cb done, void *ud, dg_http_call **out)
+{
+    dg_http_call *k;
+    CURL *e;
+    const char *m;
+    int has_ct = 0;
+    char line[1024];
+    if (out)
+        *out = NULL;
+    if (!c || c->freeing || !req || !req->url || !done)
+        return c && c->freeing ? DG_ESTATE : DG_EINVAL;
+    m = req->method && *req->method ? req->method : "GET";
+    if (!safe_text(req->url) || !safe_text(m) || (req->body_len && !req->body))
+        return DG_EINVAL;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (!req->headers[i].key || !safe_text(req->headers[i].key) ||
+            !safe_text(req->headers[i].value) || strchr(req->headers[i].key, ':'))
+            return DG_EINVAL;
+    if (!(k = call_new(c, owner, done, ud)))
+        return DG_ENOMEM;
+    e = k->easy;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        struct curl_slist *l;
+        if (strcasecmp(req->headers[i].key, "Content-Type") == 0)
+            has_ct = 1;
+        snprintf(line, sizeof line, "%s: %s", req->headers[i].key, req->headers[i].value);
+        if (!(l = curl_slist_append(k->hdrs, line)))
+            goto nomem;
+        k->hdrs = l;
+    }
+    if (req->bearer_token) {
+        struct curl_slist *l;
+        if (!safe_text(req->bearer_token))
+            goto inval;
+        snprintf(line, sizeof line, "Authorization: Bearer %s", req->bearer_token);
+        if (!(l = curl_slist_append(k->hdrs, line)))
+            goto nomem;
+        k->hdrs = l;
+    }
+    if (!req->body_len && !has_ct && strcmp(m, "POST") == 0) {
+        struct curl_slist *l = curl_slist_append(k->hdrs, "Content-Type:");
+        if (!l)
+            goto nomem;
+        k->hdrs = l;
+    }
+    if (req->body_len && !has_ct) { /* JSON if it looks like it, else a form */
+        const char *b = req->body;
+        struct curl_slist *l = curl_slist_append(
+            k->hdrs, b[0] == '{' || b[0] == '[' ? "Content-Type: application/json"
+                                                : "Content-Type: application/x-www-form-urlencoded");
+        if (!l)
+            goto nomem;
+        k->hdrs = l;
+    }
+    if (req->body_len) { /* no 100-continue round trip */
+        struct curl_slist *l = curl_slist_append(k->hdrs, "Expect:");
+        if (!l)
+            goto nomem;
+        k->hdrs = l;
+    }
+    if (!(k->url = strdup(req->url)))
+        goto nomem;
+    curl_easy_setopt(e, CURLOPT_URL, k->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, c->ua);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, k->hdrs);
+    if (req->basic_user) {
+        if (!(k->user = strdup(req->basic_user)) ||
+            !(k->pass = strdup(req->basic_password ? req->basic_password : "")))
+            goto nomem;
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, k->user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, k->pass);
+    }
+    if (strcmp(m, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(m, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (req->body_len == 0 && strcmp(m, "POST") != 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m); /* DELETE etc. without a body */
+    } else {
+        if (!(k->data = dupmem(req->body ? req->body : "", req->body_len)))
+            goto nomem;
+        k->data_len = req->body_len;
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, k->data);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)k->data_len);
+        if (strcmp(m, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    }
+    return call_start(k, req->timeout_ms, out);
+nomem:
+    call_free(k);
+    return DG_ENOMEM;
+inval:
+    call_free(k);
+    return DG_EINVAL;
+}
+
+int dg_http_client_smtp(dg_http_client *c, void *owner, const dg_smtp_message *msg,
+                        dg_http_done_cb done, void *ud, dg_http_call **out)
+{
+    dg_http_call *k;
+    CURL *e;
+    int smtps;
+    if (out)
+        *out = NULL;
+    if (!c || c->freeing)
+        return DG_ESTATE;
+    if (!msg || !msg->url || !done || !msg->mail_from || !msg->n_rcpt || !msg->rcpt ||
+        !msg->data || !safe_text(msg->url) || !safe_text(msg->mail_from))
+        return DG_EINVAL;
+    smtps = strncasecmp(msg->url, "smtps://", 8) == 0;
+    if (!smtps && strncasecmp(msg->url, "smtp://", 7) != 0)
+        return DG_EINVAL;
+    for (size_t i = 0; i < msg->n_rcpt; i++)
+        if (!safe_text(msg->rcpt[i]))
+            return DG_EINVAL;
+    if (!(k = call_new(c, owner, done, ud)))
+        return DG_ENOMEM;
+    e = k->easy;
+    k->smtp = 1;
+    for (size_t i = 0; i < msg->n_rcpt; i++) {
+        struct curl_slist *l = curl_slist_append(k->rcpt, msg->rcpt[i]);
+        if (!l)
+            goto nomem;
+        k->rcpt = l;
+    }
+    if (!(k->url = strdup(msg->url)) || !(k->from = strdup(msg->mail_from)) ||
+        !(k->data = dupmem(msg->data, msg->data_len)))
+        goto nomem;
+    k->data_len = msg->data_len;
+    curl_easy_setopt(e, CURLOPT_URL, k->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
+#endif
+    if (!smtps)
+        curl_easy_setopt(e, CURLOPT_USE_SSL,
+                         (long)(msg->require_tls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
+    /* One connection per message: libcurl could otherwise hand a plain
+     * connection to a message that requires STARTTLS. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, msg->verify_peer ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, msg->verify_peer ? 2L : 0L);
+    if (msg->username) {
+        if (!(k->user = strdup(msg->username)) ||
+            !(k->pass = strdup(msg->password ? msg->password : "")))
+            goto nomem;
+        curl_easy_setopt(e, CURLOPT_USERNAME, k->user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, k->pass);
+    }
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, k->from);
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, k->rcpt);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
+    curl_easy_setopt(e, CURLOPT_READDATA, k);
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)k->data_len);
+    return call_start(k, msg->timeout_ms, out);
+nomem:
+    call_free(k);
+    return DG_ENOMEM;
+}
+
+void dg_http_client_cancel(dg_http_call *k)
+{
+    if (!k || k->finishing || !k->c->multi)
+        return;
+    curl_multi_remove_handle(k->c->multi, k->easy);
+    call_unlink(k);
+    call_free(k);
+}
+
+int dg_http_client_cancel_owner(dg_http_client *c, void *owner)
+{
+    int n = 0;
+    dg_http_call *k, *next;
+    if (!c)
+        return 0;
+    for (k = c->calls; k; k = next) {
+        next = k->next;
+        if (k->owner == owner) {
+            dg_http_client_cancel(k);
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t dg_http_client_active(const dg_http_client *c) { return c ? c->active : 0; }
+
+/* ------------------------------------------------------------ lifetime */
+
+int dg_http_client_new(uv_loop_t *loop, const dg_http_client_opts *o, dg_http_client **out)
+{
+    static int global_done;
+    dg_http_client *c;
+    *out = NULL;
+    if (!global_done) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return DG_EIO;
+        global_done = 1;
+    }
+    if (!(c = calloc(1, sizeof *c)))
+        return DG_ENOMEM;
+    if (o)
+        c->o = *o;
+    if (c->o.default_timeout_ms <= 0)
+        c->o.default_timeout_ms = 30000;
+    snprintf(c->ua, sizeof c->ua, "%s", c->o.user_agent ? c->o.user_agent
+                                                         : "duegate/" PACKAGE_VERSION);
+    c->o.user_agent = c->ua;
+    if (!(c->multi = curl_multi_init())) {
+        free(c);
+        return DG_ENOMEM;
+    }
+    c->loop = loop;
+    uv_timer_init(loop, &c->timer);
+    c->timer.data = c;
+    c->handles = 1;
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    if (c->o.max_host_connections > 0)
+        curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, c->o.max_host_connections);
+    *out = c;
+    return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    dg_http_client *c;
+    if (h->type == UV_POLL) {
+        sockctx *x = h->data;
+        c = x->c;
+        free(x);
+    } else {
+        c = h->data;
+    }
+    if (--c->handles == 0) {
+        free(c->socks);
+        free(c);
+    }
+}
+
+void dg_http_client_free(dg_http_client *c)
+{
+    if (!c || c->freeing)
+        return;
+    c->freeing = 1;
+    while (c->calls)
+        dg_http_client_cancel(c->calls);
+    while (c->n_idle)
+        curl_easy_cleanup(c->idle[--c->n_idle]);
+    /* curl may still call sock_cb here: contexts and loop are alive. */
+    curl_multi_cleanup(c->multi);
+    c->multi = NULL;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    for (size_t i = 0; i < c->n_socks; i++) {
+        if (!c->socks[i])
+            continue;
+        uv_poll_stop(&c->socks[i]->poll);
+        uv_close((uv_handle_t *)&c->socks[i]->poll, on_handle_closed);
+        c->socks[i] = NULL;
+    }
+}
