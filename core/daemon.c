@@ -141,6 +141,30 @@ typedef struct dgd {
 
 static void on_close_noop(uv_handle_t *h) { (void)h; }
 
+static void on_backfill_done(void *ud, dg_instance *inst, const dg_result *res)
+{
+    (void)ud;
+    if (res->status == DG_OK)
+        dg_logf(DG_LOG_INFO, inst->name, "backfill_done", NULL);
+    else
+        dg_logf(DG_LOG_WARN, inst->name, "backfill_failed", "error",
+                res->error_message ? res->error_message : dg_strerror(res->status), NULL);
+}
+
+/* Ask every store for the open orders that owe money (the plugins keep
+ * reconciling on their own schedule afterwards). */
+static void backfill_stores(dgd *d)
+{
+    for (dg_instance *i = d->rt.instances; i; i = i->next) {
+        int rc;
+        if (dg_instance_kind(i) != DG_PLUGIN_STORE || i->state != DG_INST_STARTED)
+            continue;
+        rc = dg_instance_backfill(i, on_backfill_done, d);
+        if (rc != DG_PENDING)
+            dg_logf(DG_LOG_WARN, i->name, "backfill_failed", "error", dg_strerror(rc), NULL);
+    }
+}
+
 static void finalize(dgd *d)
 {
     dg_engine_stop(d->engine);
@@ -343,6 +367,7 @@ int dg_daemon_run(const dg_daemon_opts *o)
         uv_signal_start(&d.sigint, on_signal, SIGINT);
         uv_signal_start(&d.sigterm, on_signal, SIGTERM);
         dg_logf(DG_LOG_INFO, "core", "ready", "instances", n, "config", d.cfg->path, NULL);
+        backfill_stores(&d);
     }
     uv_run(&d.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&d.loop) == UV_EBUSY) {
