@@ -517,6 +517,46 @@ int dg_engine_close_wont_pay(dg_engine *e, int64_t id, const char *who)
     return operate(e, id, who, "wont_pay", NULL, op_end, &s);
 }
 
+/* Send now: the waiting time is skipped; the rules (send windows, opt-outs,
+ * caps) still apply when the due action runs (it may be moved again). */
+static int op_send_now(dg_engine *e, dg_case *c, const void *arg, int64_t now)
+{
+    (void)e, (void)arg;
+    if (c->status != DG_CASE_OPEN || c->next_at <= 0 ||
+        (c->next_kind != DG_NEXT_STEP && c->next_kind != DG_NEXT_FALLBACK &&
+         c->next_kind != DG_NEXT_RETRY))
+        return DG_ESTATE;
+    if (c->next_at > now)
+        c->next_at = now;
+    return 0;
+}
+
+/* A person answered the customer: the flag clears; a paused case goes back
+ * to its schedule when asked (arg: int resume). */
+static int op_handled(dg_engine *e, dg_case *c, const void *arg, int64_t now)
+{
+    if (!c->needs_person)
+        return DG_ESTATE;
+    c->needs_person = 0;
+    if (*(const int *)arg && c->status == DG_CASE_PAUSED)
+        return op_resume(e, c, NULL, now);
+    return 0;
+}
+
+int dg_engine_reply_handled(dg_engine *e, int64_t id, const char *who, const char *note,
+                            int resume)
+{
+    return operate(e, id, who, "reply_handled", note, op_handled, &resume);
+}
+
+int dg_engine_send_now(dg_engine *e, int64_t id, const char *who)
+{
+    int rc = operate(e, id, who, "send_now", NULL, op_send_now, NULL);
+    if (!rc)
+        dg_engine_run_due(e);
+    return rc;
+}
+
 int dg_engine_forget(dg_engine *e, const char *store, const char *customer, const char *who,
                      int64_t *n)
 {
