@@ -226,9 +226,10 @@ static void do_action(dg_admin *a, dg_http_req *req, int64_t id, const char *act
     cJSON *b, *o;
     int rc;
     if (strcmp(dg_http_server_req_method(req), "POST") != 0) {
-        static const dg_kv allow[] = {{"Allow", "POST", 0}};
+        static const dg_kv allow[] = {{"Allow", "POST", 0},
+                                      {"Content-Type", "application/json", 0}};
         static const char body[] = "{\"error\":\"method_not_allowed\",\"detail\":\"use POST\"}";
-        dg_http_server_respond(req, 405, allow, 1, body, sizeof body - 1);
+        dg_http_server_respond(req, 405, allow, 2, body, sizeof body - 1);
         return;
     }
     if (!(b = body_json(req)))
@@ -310,9 +311,10 @@ static void h_case(void *ud, dg_http_req *req)
     }
     if (strcmp(dg_http_server_req_method(req), "GET") != 0 &&
         strcmp(dg_http_server_req_method(req), "HEAD") != 0) {
-        static const dg_kv allow[] = {{"Allow", "GET, HEAD", 0}};
+        static const dg_kv allow[] = {{"Allow", "GET, HEAD", 0},
+                                      {"Content-Type", "application/json", 0}};
         static const char body[] = "{\"error\":\"method_not_allowed\",\"detail\":\"use GET\"}";
-        dg_http_server_respond(req, 405, allow, 1, body, sizeof body - 1);
+        dg_http_server_respond(req, 405, allow, 2, body, sizeof body - 1);
         return;
     }
     if ((rc = dga_case_json(a, id, &o)) != 0)
@@ -491,6 +493,23 @@ static void h_static(void *ud, dg_http_req *req)
 
 /* ----------------------------------------------------------- lifetime */
 
+static const char *const helps[][2] = {
+    {"duegate_cases", "Dunning cases by status (from the store at scrape time)."},
+    {"duegate_recovered_amount", "Balance paid after duegate's last touch, in currency units, by "
+                                 "that touch's stage and channel kind."},
+    {"duegate_recovered_cases", "Cases paid after a touch, by the last touch's stage and channel."},
+    {"duegate_touches_total", "Touch status changes by channel kind and status (sent, retry, "
+                              "failed, delivered, read, replied)."},
+    {"duegate_replies_total", "Customer replies by channel kind."},
+    {"duegate_opt_outs_total", "Opt-outs (STOP replies and provider opt-out events) by channel."},
+    {"duegate_fallbacks_total", "Moves to the next channel of a stage, by stage."},
+    {"duegate_provider_errors_total", "Failed sends by channel kind and error class."},
+    {"duegate_send_duration_seconds", "Time from handing a message to a channel to its result."},
+    {"duegate_webhook_requests_total", "Webhook requests answered, by instance and HTTP status."},
+    {"duegate_instance_started", "1 while the instance is started."},
+    {"duegate_instance_healthy", "1 while the instance reports itself healthy."},
+    {"duegate_plugin_violations_total", "Plugin contract violations seen, by instance."}};
+
 int dg_admin_new(const dg_admin_opts *o, dg_admin **out, char *err, size_t len)
 {
     dg_admin *a;
@@ -512,6 +531,8 @@ int dg_admin_new(const dg_admin_opts *o, dg_admin **out, char *err, size_t len)
     so.name = "admin";
     so.max_body_bytes = 64 * 1024;
     rc = (!a->token || !a->label || !a->console) ? DG_ENOMEM : 0;
+    for (size_t i = 0; !rc && o->rt->metrics && i < sizeof helps / sizeof *helps; i++)
+        rc = dg_metrics_help(o->rt->metrics, helps[i][0], helps[i][1]);
     if (!rc && (rc = dg_http_server_new(o->rt->loop, &so, &a->srv)) != 0)
         dg_errf(err, len, "admin: cannot create the server: %s", dg_strerror(rc));
 #define R(m, p, pre, fn)                                                                           \

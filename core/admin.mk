@@ -8,3 +8,12 @@ AM_CPPFLAGS += -DDG_CONSOLEDIR=\"$(pkgdatadir)/console\"
 # The console's static files, installed under $(pkgdatadir)/console.
 consoledir = $(pkgdatadir)/console
 dist_console_DATA = console/index.html console/app.js console/style.css
+
+# ---- tests: the API on a real listener (engine fixture, manual clock),
+# metrics through promtool; the console in headless Chromium (tests/browser).
+ADMIN_TESTS = tests/admin/test_admin
+check_PROGRAMS += $(ADMIN_TESTS)
+TESTS += $(ADMIN_TESTS)
+tests_admin_test_admin_SOURCES = tests/admin/test_admin.c
+tests_admin_test_admin_CFLAGS = $(TEST_CFLAGS) -DDG_TEST_CONSOLE_DIR=\"$(abs_top_srcdir)/console\"
+tests_admin_test_admin_LDADD = $(TEST_LIBS)

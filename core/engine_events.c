@@ -232,6 +232,8 @@ static void advance_touch(dg_engine *e, dg_touch *t, int status, int64_t now)
         return; /* statuses never move backwards */
     t->status = status;
     t->updated_at = now;
+    dg__count(e, "duegate_touches_total", "channel", t->kind, "status",
+              dg_touch_status_name(status));
     e->st->vt->touch_put(e->st, t);
 }
 
@@ -270,6 +272,7 @@ static int channel_tx(dg_engine *e, dg_instance *inst, const dg_channel_event *e
             return 0;
         t.status = DG_TOUCH_FAILED;
         t.error_class = ev->error_class;
+        dg__count(e, "duegate_touches_total", "channel", t.kind, "status", "failed");
         CP(t.error_code, ev->error_code);
         t.updated_at = now;
         e->st->vt->touch_put(e->st, &t);
@@ -296,6 +299,7 @@ static int channel_tx(dg_engine *e, dg_instance *inst, const dg_channel_event *e
         }
         return 0;
     case DG_CHEV_OPTED_OUT:
+        dg__count(e, "duegate_opt_outs_total", "channel", kind, NULL, NULL);
         if (ev->address && *ev->address)
             e->st->vt->suppress(e->st, kind, ev->address, "customer opted out", now);
         if (have_c && (dg_case_status_live((int)c.status) || c.status == DG_CASE_PAUSED)) {
@@ -313,10 +317,12 @@ static int channel_tx(dg_engine *e, dg_instance *inst, const dg_channel_event *e
         return DG_EINVAL;
     }
     /* a reply */
+    dg__count(e, "duegate_replies_total", "channel", kind, NULL, NULL);
     if (have_t)
         advance_touch(e, &t, DG_TOUCH_REPLIED, now);
     if (dg__is_stop_word(ev->text)) {
         const char *addr = ev->address && *ev->address ? ev->address : have_t ? t.address : "";
+        dg__count(e, "duegate_opt_outs_total", "channel", kind, NULL, NULL);
         if (*addr)
             e->st->vt->suppress(e->st, kind, addr, "customer sent STOP", now);
         if (have_c && (dg_case_status_live((int)c.status) || c.status == DG_CASE_PAUSED)) {
