@@ -16,7 +16,7 @@
       else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v);
     }
-    for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(k == null ? '' : String(k)));
+    for (const k of kids) if (k !== '' && k != null) e.append(k instanceof Node ? k : document.createTextNode(k == null ? '' : String(k)));
     return e;
   }
 

@@ -17,3 +17,14 @@ TESTS += $(ADMIN_TESTS)
 tests_admin_test_admin_SOURCES = tests/admin/test_admin.c
 tests_admin_test_admin_CFLAGS = $(TEST_CFLAGS) -DDG_TEST_CONSOLE_DIR=\"$(abs_top_srcdir)/console\"
 tests_admin_test_admin_LDADD = $(TEST_LIBS)
+
+# Browser test (SKIP 77 unless chromium and tests/browser/node_modules exist);
+# screenshots land in $(builddir)/tests/browser/artifacts.
+check_PROGRAMS += tests/browser/seed_admin
+tests_browser_seed_admin_SOURCES = tests/browser/seed_admin.c
+tests_browser_seed_admin_CFLAGS = $(TEST_CFLAGS)
+tests_browser_seed_admin_LDADD = $(TEST_LIBS)
+TESTS += tests/browser/run.sh
+EXTRA_DIST += tests/browser/run.sh tests/browser/console.mjs tests/browser/package.json \
+	tests/browser/package-lock.json
+CLEANFILES += tests/browser/artifacts/*.png

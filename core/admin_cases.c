@@ -405,18 +405,18 @@ int dga_case_json(dg_admin *a, int64_t id, cJSON **out)
     rc = a->st->vt->touches_of_case(a->st, id, tl_touch, tl);
     if (!rc)
         rc = a->st->vt->touches_of_case(a->st, id, last_touch, &r);
-    if (!rc)
-        rc = a->st->vt->actions_of_case(a->st, id, tl_action, tl);
-    if (rc) {
-        cJSON_Delete(tl);
-        return rc;
-    }
-    if (r.c.feedback[0]) { /* the customer's words (the last reply kept) */
+    if (!rc && r.c.feedback[0]) { /* the customer's words (the last reply kept) */
         cJSON *rep = cJSON_CreateObject();
         cJSON_AddStringToObject(rep, "type", "reply");
         add_time(rep, "at", r.c.last_contact_at);
         cJSON_AddStringToObject(rep, "text", r.c.feedback);
         cJSON_AddItemToArray(tl, rep);
+    }
+    if (!rc) /* after the reply: at equal times an answer follows the words */
+        rc = a->st->vt->actions_of_case(a->st, id, tl_action, tl);
+    if (rc) {
+        cJSON_Delete(tl);
+        return rc;
     }
     o = dga_row_json(&r);
     cJSON_AddStringToObject(o, "email", r.c.email);
