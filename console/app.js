@@ -157,7 +157,7 @@
         el('div', { class: 'actions' },
           note,
           el('button', { type: 'button', class: 'handled', onclick: async () => {
-            if (await act(c.id, 'resolve', { note: note.value })) loadInbox();
+            if (await act(c.id, 'reply-handled', { note: note.value })) loadInbox();
           } }, 'Reply handled'),
           date,
           el('button', { type: 'button', class: 'promise', onclick: async () => {
@@ -302,7 +302,7 @@
   });
   $('#handled-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    if (await act(currentCase, 'resolve', { note: $('#handled-note').value })) loadCase(currentCase);
+    if (await act(currentCase, 'reply-handled', { note: $('#handled-note').value })) loadCase(currentCase);
   });
   window.addEventListener('hashchange', route);
   route();

@@ -11,7 +11,7 @@ dist_console_DATA = console/index.html console/app.js console/style.css
 
 # ---- tests: the API on a real listener (engine fixture, manual clock),
 # metrics through promtool; the console in headless Chromium (tests/browser).
-ADMIN_TESTS = tests/admin/test_admin
+ADMIN_TESTS = tests/admin/test_admin tests/admin/test_admin_daemon
 check_PROGRAMS += $(ADMIN_TESTS)
 TESTS += $(ADMIN_TESTS)
 tests_admin_test_admin_SOURCES = tests/admin/test_admin.c
@@ -28,3 +28,5 @@ TESTS += tests/browser/run.sh
 EXTRA_DIST += tests/browser/run.sh tests/browser/console.mjs tests/browser/package.json \
 	tests/browser/package-lock.json
 CLEANFILES += tests/browser/artifacts/*.png
+tests_admin_test_admin_daemon_CFLAGS = $(TEST_CFLAGS)
+tests_admin_test_admin_daemon_LDADD = $(TEST_LIBS)

@@ -281,7 +281,8 @@ int dga_list(dg_admin *a, const char *query, int paginate, dga_rows *out, int64_
     if (paginate) { /* keep the page only */
         size_t from = *offset >= out->total ? out->n : (size_t)*offset;
         size_t k = out->n - from < (size_t)*limit ? out->n - from : (size_t)*limit;
-        memmove(out->v, out->v + from, k * sizeof *out->v);
+        if (k)
+            memmove(out->v, out->v + from, k * sizeof *out->v);
         out->n = k;
     }
     return 0;

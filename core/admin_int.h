@@ -13,6 +13,7 @@ struct dg_admin {
     dg_engine *eng;
     dg_http_server *srv;
     char *token, *label, *console;
+    unsigned char key[32], mac[32]; /* HMAC of the token under a random key */
 };
 
 /* A case as the tracking table shows it, with its last touch. */

@@ -455,16 +455,23 @@ static void test_actions(void **state)
     o = act(x, "#1003", "promise", "{\"pay_by\":\"2026-03-20\"}", 409);
     cJSON_Delete(o);
     /* reply handled, with a note: the paused case goes back to its schedule */
-    o = act(x, "#1002", "resolve", "{\"note\":\"agreed: half now\"}", 200);
+    o = act(x, "#1002", "reply-handled", "{\"note\":\"agreed: half now\"}", 200);
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(o, "needs_person")));
     assert_string_equal(jstr(o, "status"), "open");
     a = last_action(o);
     assert_string_equal(jstr(a, "what"), "reply_handled");
     assert_string_equal(jstr(a, "arg"), "agreed: half now");
     cJSON_Delete(o);
-    o = act(x, "#1002", "resolve", "{}", 409); /* nothing waits */
+    o = act(x, "#1002", "reply-handled", "{}", 409); /* nothing waits */
     cJSON_Delete(o);
-    o = act(x, "#1002", "resolve", "{\"resume\":\"yes\"}", 400);
+    o = act(x, "#1002", "reply-handled", "{\"resume\":\"yes\"}", 400);
+    cJSON_Delete(o);
+    /* settled outside duegate: closed as resolved, once */
+    o = act(x, "#1003", "resolve", NULL, 409); /* paid */
+    cJSON_Delete(o);
+    o = act(x, "=HYPERLINK(\"x\")", "resolve", NULL, 200);
+    assert_string_equal(jstr(o, "status"), "resolved");
+    assert_string_equal(jstr(last_action(o), "what"), "resolve");
     cJSON_Delete(o);
     /* won't pay */
     o = act(x, "#1004", "wont-pay", NULL, 200);
