@@ -451,7 +451,8 @@ static void h_static(void *ud, dg_http_req *req)
     struct stat st;
     int fd = -1;
     const char *rel;
-    if (strcmp(dg_http_server_req_method(req), "GET") && strcmp(dg_http_server_req_method(req), "HEAD")) {
+    if (strcmp(dg_http_server_req_method(req), "GET") &&
+        strcmp(dg_http_server_req_method(req), "HEAD")) {
         send_err(req, 405, "method_not_allowed", "use GET");
         return;
     }
@@ -476,8 +477,7 @@ static void h_static(void *ud, dg_http_req *req)
     if (snprintf(path, sizeof path, "%s/%s", a->console, rel) >= (int)sizeof path)
         path[0] = '\0';
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 ||
-        !S_ISREG(st.st_mode) || st.st_size > (8 << 20) ||
-        !(buf = malloc((size_t)st.st_size + 1)) ||
+        !S_ISREG(st.st_mode) || st.st_size > (8 << 20) || !(buf = malloc((size_t)st.st_size + 1)) ||
         read(fd, buf, (size_t)st.st_size) != (ssize_t)st.st_size) {
         if (fd >= 0)
             close(fd);

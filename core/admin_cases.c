@@ -41,8 +41,8 @@ typedef struct flt {
 } flt;
 
 enum { S_NEXT, S_DUE, S_BALANCE, S_CUSTOMER, S_ORDER, S_CONTACT, S_UPDATED, S_STATUS };
-static const char *const sort_names[] = {"next",    "due",     "balance", "customer",
-                                         "order",   "contact", "updated", "status"};
+static const char *const sort_names[] = {"next",  "due",     "balance", "customer",
+                                         "order", "contact", "updated", "status"};
 
 static int parse_status(const char *v, unsigned *mask)
 {
@@ -306,8 +306,7 @@ cJSON *dga_row_json(const dga_row *r)
     const dg_case *c = &r->c;
     cJSON *o = cJSON_CreateObject();
     char name[160];
-    snprintf(name, sizeof name, "%s%s%s", c->first_name, c->last_name[0] ? " " : "",
-             c->last_name);
+    snprintf(name, sizeof name, "%s%s%s", c->first_name, c->last_name[0] ? " " : "", c->last_name);
     cJSON_AddNumberToObject(o, "id", (double)c->id);
     cJSON_AddStringToObject(o, "store", c->store);
     cJSON_AddStringToObject(o, "order_id", c->order_id);
@@ -494,9 +493,9 @@ static void money(int64_t minor, const char *cur, char *out, size_t len)
 char *dga_csv(const dga_rows *r, size_t *len)
 {
     sbuf b = {0};
-    static const char *const head[] = {"customer", "order", "product",  "balance",
-                                       "due date", "last contact", "customer feedback",
-                                       "next step", "next step at", "status"};
+    static const char *const head[] = {
+        "customer",          "order",     "product",      "balance", "due date", "last contact",
+        "customer feedback", "next step", "next step at", "status"};
     for (size_t i = 0; i < 10; i++)
         csv_field(&b, head[i], i == 9);
     for (size_t i = 0; i < r->n; i++) {
@@ -621,8 +620,7 @@ void dga_summary_metrics(dg_admin *a)
                       {"currency", s->rec[i].cur, 0}};
         dg_metrics_set(a->rt->metrics, "duegate_recovered_amount", l, 3,
                        (double)s->rec[i].minor / 100.0);
-        dg_metrics_set(a->rt->metrics, "duegate_recovered_cases", l, 3,
-                       (double)s->rec[i].cases);
+        dg_metrics_set(a->rt->metrics, "duegate_recovered_cases", l, 3, (double)s->rec[i].cases);
     }
     free(s);
 }

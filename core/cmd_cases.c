@@ -73,11 +73,16 @@ static int parse(const char *cmd, int argc, char **argv, conn *c, char *q, size_
 {
     const char *config = NULL, *url = getenv("DUEGATE_ADMIN_URL"),
                *tok = getenv("DUEGATE_ADMIN_TOKEN");
-    static const char *const filters[][2] = {
-        {"--status", "status"}, {"--stage", "stage"},   {"--channel", "channel"},
-        {"--search", "q"},      {"-q", "q"},            {"--sort", "sort"},
-        {"--limit", "limit"},   {"--offset", "offset"}, {"--needs-person", "needs_person"},
-        {"--overdue", "overdue"}};
+    static const char *const filters[][2] = {{"--status", "status"},
+                                             {"--stage", "stage"},
+                                             {"--channel", "channel"},
+                                             {"--search", "q"},
+                                             {"-q", "q"},
+                                             {"--sort", "sort"},
+                                             {"--limit", "limit"},
+                                             {"--offset", "offset"},
+                                             {"--needs-person", "needs_person"},
+                                             {"--overdue", "overdue"}};
     size_t ql = 0;
     *pos = NULL;
     q[0] = '\0';
@@ -225,9 +230,9 @@ int dg_cmd_cases(int argc, char **argv, FILE *out)
         free(b.p);
         return rc ? rc : 1;
     }
-    fprintf(out, "%-5s %-18s %-10s %-18s %-12s %-16s %-16s %-9s %-24s %-30s %s\n", "ID",
-            "CUSTOMER", "ORDER", "PRODUCT", "BALANCE", "DUE", "LAST CONTACT", "STATUS",
-            "CUSTOMER FEEDBACK", "NEXT STEP", "NEXT AT");
+    fprintf(out, "%-5s %-18s %-10s %-18s %-12s %-16s %-16s %-9s %-24s %-30s %s\n", "ID", "CUSTOMER",
+            "ORDER", "PRODUCT", "BALANCE", "DUE", "LAST CONTACT", "STATUS", "CUSTOMER FEEDBACK",
+            "NEXT STEP", "NEXT AT");
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "cases"))
     {
         double minor = cJSON_GetNumberValue(cJSON_GetObjectItem(it, "balance_minor"));
@@ -277,9 +282,8 @@ int dg_cmd_case(int argc, char **argv, FILE *out)
         return rc ? rc : 1;
     }
     fprintf(out, "case %s  order %s  %s  status %s%s\n", pos, js(o, "order"), js(o, "customer"),
-            js(o, "status"), cJSON_IsTrue(cJSON_GetObjectItem(o, "needs_person"))
-                                 ? "  NEEDS A PERSON"
-                                 : "");
+            js(o, "status"),
+            cJSON_IsTrue(cJSON_GetObjectItem(o, "needs_person")) ? "  NEEDS A PERSON" : "");
     fprintf(out, "balance %.2f %s  due %s  product %s\n",
             cJSON_GetNumberValue(cJSON_GetObjectItem(o, "balance_minor")) / 100.0,
             js(o, "currency"), day(o, "due_at", t), js(o, "product"));

@@ -71,8 +71,8 @@ static const command commands[] = {
      "print the timeline each order would get (virtual clock, no network)"},
     {"templates", cmd_templates, "templates lint|render [-c FILE] [--templates DIR] ...",
      "check the message templates, or print what a customer would receive"},
-    {"cases", cmd_cases, "cases [-c FILE] [--status S] [--url U] [--token T] ...", "print the tracking table (admin API)"},
-    {"case", cmd_case, "case ID [-c FILE] [--url U] [--token T]", "print one case and its timeline (admin API)"},
+    {"cases", cmd_cases, "cases [-c FILE] [--status S] [--url U] ...", "print the tracking table"},
+    {"case", cmd_case, "case ID [-c FILE] [--url U] [--token T]", "print one case's timeline"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 /* Commands that read every argument after their name (their own options). */

@@ -325,7 +325,9 @@ int dg_metrics_render(dg_metrics *m, char **out, size_t *len)
         if (strcmp(prev, s->name) != 0) {
             const char *h = help_of(m, s->name);
             /* every family gets a HELP line (text without newline/backslash) */
-            bprintf(&b, "# HELP %s %s\n", s->name, h ? h : s->name + (strncmp(s->name, "duegate_", 8) ? 0 : 8));
+            if (!h) /* the name without its prefix */
+                h = s->name + (strncmp(s->name, "duegate_", 8) ? 0 : 8);
+            bprintf(&b, "# HELP %s %s\n", s->name, h);
             bprintf(&b, "# TYPE %s %s\n", s->name,
                     s->type == M_COUNTER ? "counter" : s->type == M_GAUGE ? "gauge" : "histogram");
             prev = s->name;

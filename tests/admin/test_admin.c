@@ -120,10 +120,10 @@ static int setup(void **state)
              12000);
     fx_order(x->f, "#1003", DG_FLOW_PRESALE_BALANCE, x->due, "+12125550102", "US", "NY", NULL,
              7500);
-    fx_order(x->f, "#1004", DG_FLOW_PRESALE_BALANCE, T0 + 40 * D, "+12125550103", "US", "NY",
-             NULL, 9900);
-    fx_order(x->f, "=HYPERLINK(\"x\")", DG_FLOW_PRESALE_BALANCE, x->due, "+12125550104", "US",
-             "NY", NULL, 100);
+    fx_order(x->f, "#1004", DG_FLOW_PRESALE_BALANCE, T0 + 40 * D, "+12125550103", "US", "NY", NULL,
+             9900);
+    fx_order(x->f, "=HYPERLINK(\"x\")", DG_FLOW_PRESALE_BALANCE, x->due, "+12125550104", "US", "NY",
+             NULL, 100);
     /* give #1003 a customer name with a comma and a product for the CSV */
     c = fx_case(x->f, "#1003");
     snprintf(c.last_name, sizeof c.last_name, "Ruiz, Jr.");
@@ -232,12 +232,10 @@ static void test_list_default_sort_and_fields(void **state)
     cJSON_Delete(o);
     /* sort by balance, descending */
     o = call_json(x, "GET", "/api/cases?sort=-balance", NULL, 200);
-    assert_int_equal((int)jnum(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "cases"), 0),
-                               "balance_minor"),
-                     12000);
-    assert_int_equal((int)jnum(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "cases"), 4),
-                               "balance_minor"),
-                     100);
+    assert_int_equal(
+        (int)jnum(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "cases"), 0), "balance_minor"), 12000);
+    assert_int_equal(
+        (int)jnum(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "cases"), 4), "balance_minor"), 100);
     cJSON_Delete(o);
     o = call_json(x, "GET", "/api/cases?sort=order", NULL, 200);
     assert_string_equal(jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "cases"), 0), "order"),
@@ -326,11 +324,12 @@ static void test_list_pages(void **state)
 static void test_list_errors(void **state)
 {
     afx *x = *state;
-    static const char *const bad[] = {
-        "/api/cases?status=bogus", "/api/cases?needs_person=maybe", "/api/cases?overdue=2",
-        "/api/cases?sort=price",   "/api/cases?limit=0",            "/api/cases?limit=5000",
-        "/api/cases?offset=-1",    "/api/cases?limit=abc",          "/api/cases?colour=red",
-        "/api/cases?q=%zz",        "/api/cases.csv?sort=nope"};
+    static const char *const bad[] = {"/api/cases?status=bogus", "/api/cases?needs_person=maybe",
+                                      "/api/cases?overdue=2",    "/api/cases?sort=price",
+                                      "/api/cases?limit=0",      "/api/cases?limit=5000",
+                                      "/api/cases?offset=-1",    "/api/cases?limit=abc",
+                                      "/api/cases?colour=red",   "/api/cases?q=%zz",
+                                      "/api/cases.csv?sort=nope"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         cJSON *o = call_json(x, "GET", bad[i], NULL, 400);
         assert_string_equal(jstr(o, "error"), "bad_request");
@@ -400,8 +399,8 @@ static cJSON *act(afx *x, const char *oid, const char *what, const char *body, i
 static const cJSON *last_action(const cJSON *o)
 {
     const cJSON *it, *last = NULL;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "timeline")) if (!strcmp(jstr(it, "type"),
-                                                                           "action")) last = it;
+    cJSON_ArrayForEach(
+        it, cJSON_GetObjectItem(o, "timeline")) if (!strcmp(jstr(it, "type"), "action")) last = it;
     assert_non_null(last);
     return last;
 }
@@ -428,13 +427,20 @@ static void test_actions(void **state)
     cJSON_Delete(o);
     o = act(x, "#1001", "resume", NULL, 409);
     cJSON_Delete(o);
-    /* send now: the next stage goes out at once (inside the allowed window) */
+    /* send now, outside the send window (07:00 in New York): the wait is
+     * skipped but not the rules: nothing goes out now, the stage planned for
+     * the due date moves to the next window opening (09:00 New York today) */
     {
         int before = x->f->n_log;
+        dg_case c0 = fx_case(x->f, "#1001"), c1;
         o = act(x, "#1001", "send-now", NULL, 200);
         assert_string_equal(jstr(last_action(o), "what"), "send_now");
-        assert_true(x->f->n_log >= before); /* sent, or moved into its window */
         cJSON_Delete(o);
+        assert_int_equal(x->f->n_log, before);
+        c1 = fx_case(x->f, "#1001");
+        assert_int_equal(c0.next_at, x->due);
+        assert_int_equal(c1.next_at, x->due - D + 2 * H);
+        assert_non_null(strstr(c1.next_step, "window"));
     }
     o = act(x, "#1003", "send-now", NULL, 409); /* paid */
     cJSON_Delete(o);
@@ -473,6 +479,27 @@ static void test_actions(void **state)
     assert_string_equal(jstr(o, "status"), "resolved");
     assert_string_equal(jstr(last_action(o), "what"), "resolve");
     cJSON_Delete(o);
+    /* send now inside the window (10:00 in New York): #1004's first
+     * reminder is weeks away and goes out at once */
+    {
+        int before = x->f->n_log;
+        int64_t id = case_id(x, "#1004");
+        fx_run(x->f, x->due - D + 3 * H);
+        assert_true(fx_case(x->f, "#1004").next_at > x->due + 30 * D);
+        o = act(x, "#1004", "send-now", NULL, 200);
+        cJSON_Delete(o);
+        assert_int_equal(x->f->n_log, before + 1);
+        assert_int_equal(x->f->log[before].case_id, id);
+        assert_int_equal(x->f->log[before].at, x->due - D + 3 * H);
+        assert_string_equal(x->f->log[before].channel, "wa");
+        /* again: the answer window of the WhatsApp touch is skipped too, the
+         * next channel of the stage goes out */
+        o = act(x, "#1004", "send-now", NULL, 200);
+        assert_string_equal(jstr(o, "channel"), "sms");
+        cJSON_Delete(o);
+        assert_int_equal(x->f->n_log, before + 2);
+        assert_string_equal(x->f->log[before + 1].channel, "sms");
+    }
     /* won't pay */
     o = act(x, "#1004", "wont-pay", NULL, 200);
     assert_string_equal(jstr(o, "status"), "wont_pay");
@@ -572,7 +599,8 @@ static void test_metrics_and_summary(void **state)
     assert_non_null(strstr(g.body, "duegate_cases{status=\"paid\"} 1"));
     assert_non_null(strstr(g.body, "duegate_cases{status=\"paused\"} 1"));
     assert_non_null(strstr(g.body, "duegate_cases{status=\"open\"} 3"));
-    assert_non_null(strstr(g.body, "duegate_touches_total{channel=\"whatsapp\",status=\"sent\"} 4"));
+    assert_non_null(
+        strstr(g.body, "duegate_touches_total{channel=\"whatsapp\",status=\"sent\"} 4"));
     assert_non_null(strstr(g.body, "duegate_replies_total{channel=\"whatsapp\"} 1"));
     assert_non_null(strstr(g.body, "duegate_send_duration_seconds_bucket"));
     assert_non_null(strstr(g.body, "duegate_recovered_amount{"));

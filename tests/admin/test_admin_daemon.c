@@ -76,7 +76,6 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-
 /* One GET on a fresh connection; returns the whole answer (caller frees). */
 static char *http_get(int port, const char *path, const char *token)
 {
@@ -91,8 +90,8 @@ static char *http_get(int port, const char *path, const char *token)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s%s%s\r\n",
-             path, token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s%s%s\r\n", path,
+             token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
     assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
     for (;;) {
         ssize_t k = read(fd, buf + n, 65535 - n);

@@ -40,8 +40,7 @@ static void seed(void **state)
     fx_order(f, "#1001", DG_FLOW_PRESALE_BALANCE, due, "+12125550100", "US", "NY", NULL, 5000);
     fx_order(f, "#1002", DG_FLOW_PRESALE_BALANCE, due, "+12125550101", "US", "NY", NULL, 12000);
     fx_order(f, "#1003", DG_FLOW_PRESALE_BALANCE, due, "+12125550102", "US", "NY", NULL, 7500);
-    fx_order(f, "#1004", DG_FLOW_PRESALE_BALANCE, due + D, "+12125550103", "US", "NY", NULL,
-             9900);
+    fx_order(f, "#1004", DG_FLOW_PRESALE_BALANCE, due + D, "+12125550103", "US", "NY", NULL, 9900);
     fx_order(f, "#1005", DG_FLOW_PRESALE_BALANCE, due, "+12125550104", "US", "NY", NULL, 4200);
     c = fx_case(f, "#1002");
     snprintf(c.first_name, sizeof c.first_name, "Bea");
