@@ -6,7 +6,9 @@
 #include <cjson/cJSON.h>
 
 #include "admin.h"
+#include "host_http.h"
 #include "http_client.h"
+#include "http_server.h"
 #include "metrics.h"
 
 #define T0 1772452800000LL /* 2026-03-02T12:00:00Z */
@@ -629,6 +631,71 @@ static void test_metrics_and_summary(void **state)
     cJSON_Delete(o);
 }
 
+/* The engine's counters: a permanent WhatsApp failure (provider error,
+ * fallback to SMS), a STOP reply (opt-out). */
+static void test_engine_counters(void **state)
+{
+    afx *x = *state;
+    got g;
+    x->f->wa_permanent = 1;
+    fx_order(x->f, "#2001", DG_FLOW_PRESALE_BALANCE, x->due + 2 * D, "+12125550199", "US", "NY",
+             NULL, 3000);
+    fx_run(x->f, x->due + 3 * H); /* 10:00 in New York */
+    fx_reply(x->f, x->f->wa, "+12125550100", "STOP", NULL);
+    g = call(x, "GET", "/metrics", NULL, TOKEN, NULL);
+    assert_int_equal(g.status, 200);
+    assert_non_null(
+        strstr(g.body, "duegate_provider_errors_total{channel=\"whatsapp\",class=\"permanent\"} "));
+    assert_non_null(
+        strstr(g.body, "duegate_touches_total{channel=\"whatsapp\",status=\"failed\"} "));
+    assert_non_null(strstr(g.body, "duegate_touches_total{channel=\"sms\",status=\"sent\"} "));
+    assert_non_null(strstr(g.body, "duegate_fallbacks_total{stage=\"gentle\"} "));
+    assert_non_null(strstr(g.body, "duegate_opt_outs_total{channel=\"whatsapp\"} 1\n"));
+    assert_non_null(strstr(g.body, "duegate_cases{status=\"opted_out\"} 1\n"));
+    free(g.body);
+}
+
+/* A plugin's webhook answers are counted by instance and status. */
+static void wh_handler(void *ud, dg_http_req *req)
+{
+    (void)ud;
+    dg_host_http_respond(req, strcmp(dg_http_server_req_query(req), "bad") ? 204 : 401, NULL, 0,
+                         NULL, 0);
+}
+
+static void test_webhook_counter(void **state)
+{
+    afx *x = *state;
+    dg_http_server *ws = NULL;
+    char err[128], base[64], *txt = NULL;
+    size_t len;
+    got g;
+    assert_int_equal(dg_http_server_new(&x->loop, NULL, &ws), 0);
+    assert_int_equal(dg_http_server_listen(ws, "127.0.0.1:0", err, sizeof err), 0);
+    x->f->rt.http_server = ws;
+    assert_int_equal(dg_host_http_route(x->f->wa, "POST", "/wh/wa", wh_handler, NULL), 0);
+    snprintf(base, sizeof base, "%s", x->base);
+    snprintf(x->base, sizeof x->base, "http://127.0.0.1:%d", dg_http_server_port(ws));
+    for (int i = 0; i < 3; i++) {
+        g = call(x, "POST", i == 2 ? "/wh/wa?bad" : "/wh/wa", "{}", NULL, NULL);
+        assert_int_equal(g.status, i == 2 ? 401 : 204);
+        free(g.body);
+    }
+    snprintf(x->base, sizeof x->base, "%s", base);
+    g = call(x, "GET", "/metrics", NULL, TOKEN, NULL);
+    assert_non_null(
+        strstr(g.body, "duegate_webhook_requests_total{instance=\"wa\",status=\"204\"} 2\n"));
+    assert_non_null(
+        strstr(g.body, "duegate_webhook_requests_total{instance=\"wa\",status=\"401\"} 1\n"));
+    free(g.body);
+    assert_int_equal(dg_metrics_render(x->f->rt.metrics, &txt, &len), 0);
+    assert_non_null(strstr(txt, "# HELP duegate_webhook_requests_total Webhook requests"));
+    free(txt);
+    dg_host_http_instance_gone(x->f->wa);
+    x->f->rt.http_server = NULL;
+    dg_http_server_free(ws);
+}
+
 static void test_health(void **state)
 {
     afx *x = *state;
@@ -705,6 +772,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_and_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook_counter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_console_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_token_refused, setup, teardown),
