@@ -287,7 +287,8 @@ int dg_cmd_case(int argc, char **argv, FILE *out)
     fprintf(out, "balance %.2f %s  due %s  product %s\n",
             cJSON_GetNumberValue(cJSON_GetObjectItem(o, "balance_minor")) / 100.0,
             js(o, "currency"), day(o, "due_at", t), js(o, "product"));
-    fprintf(out, "next: %s (%s)\n", js(o, "next_step"), js(o, "next_at"));
+    fprintf(out, "next: %s%s%s%s\n", js(o, "next_step"), *js(o, "next_at") ? " (" : "",
+            js(o, "next_at"), *js(o, "next_at") ? ")" : "");
     if (*js(o, "feedback"))
         fprintf(out, "customer said: \"%s\"\n", js(o, "feedback"));
     fprintf(out, "timeline:\n");

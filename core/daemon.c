@@ -197,6 +197,8 @@ static void begin_shutdown(dgd *d, const char *why)
     uv_signal_stop(&d->sigint);
     uv_signal_stop(&d->sigterm);
     dg_engine_stop(d->engine); /* no new sends; completions are still recorded */
+    dg_admin_free(d->admin);   /* no operator action on a stopping engine */
+    d->admin = NULL;
     d->stopping = 1; /* guard while we iterate */
     for (dg_instance *i = d->rt.instances; i; i = i->next) {
         if (i->state != DG_INST_STARTED)
