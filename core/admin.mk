@@ -30,3 +30,14 @@ EXTRA_DIST += tests/browser/run.sh tests/browser/console.mjs tests/browser/packa
 CLEANFILES += tests/browser/artifacts/*.png
 tests_admin_test_admin_daemon_CFLAGS = $(TEST_CFLAGS)
 tests_admin_test_admin_daemon_LDADD = $(TEST_LIBS)
+
+# bench/admin: the admin API over many cases (built by `make bench-admin`).
+EXTRA_PROGRAMS += bench/admin/bench_admin
+CLEANFILES += bench/admin/bench_admin
+bench_admin_bench_admin_SOURCES = bench/admin/bench_admin.c
+bench_admin_bench_admin_CFLAGS = $(core_libdgcore_la_CFLAGS)
+bench_admin_bench_admin_LDADD = core/libdgcore.la
+dist_noinst_SCRIPTS += bench/admin/run.sh
+bench-admin: bench/admin/bench_admin
+	$(top_srcdir)/bench/admin/run.sh $(builddir)/bench/admin/bench_admin
+.PHONY: bench-admin
