@@ -130,9 +130,12 @@ static void visit_case(void *ud, const dg_case *c)
         return;
     memset(&r, 0, sizeof r);
     r.c = *c;
-    if (f->a->st->vt->touches_of_case(f->a->st, c->id, last_touch, &r) != 0) {
-        f->err = DG_EIO;
-        return;
+    if ((f->stage && *f->stage) || (f->channel && *f->channel)) {
+        r.fetched = 1;
+        if (f->a->st->vt->touches_of_case(f->a->st, c->id, last_touch, &r) != 0) {
+            f->err = DG_EIO;
+            return;
+        }
     }
     if (f->stage && *f->stage && strcmp(f->stage, r.stage) != 0)
         return;
@@ -284,6 +287,13 @@ int dga_list(dg_admin *a, const char *query, int paginate, dga_rows *out, int64_
         if (k)
             memmove(out->v, out->v + from, k * sizeof *out->v);
         out->n = k;
+        for (size_t i = 0; i < k; i++) /* the page's last touches */
+            if (!out->v[i].fetched &&
+                a->st->vt->touches_of_case(a->st, out->v[i].c.id, last_touch, &out->v[i]) != 0) {
+                dg_errf(detail, len, "store: %s", dg_strerror(DG_EIO));
+                dga_rows_free(out);
+                return DG_EIO;
+            }
     }
     return 0;
 }

@@ -21,6 +21,7 @@ typedef struct dga_row {
     dg_case c;
     char stage[32], channel[48], kind[12];
     int64_t last_touch_status, n_touches;
+    int fetched; /* last touch read (only for the rows shown or filtered on) */
 } dga_row;
 
 typedef struct dga_rows {
