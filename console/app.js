@@ -218,8 +218,8 @@
     const max = Math.max(1, ...rows.map((r) => r.amount_minor));
     const bw = 28, gap = 18, h = 180, top = 20, left = 10;
     const gw = chans.length * bw + gap;
-    const w = Math.max(260, left + stages.length * gw + 10);
-    const svg = s('svg', { viewBox: `0 0 ${w} ${h + 60}`, role: 'img', 'aria-label': 'Recovered amount by stage and channel', class: 'chart' });
+    const w = Math.max(320, left + stages.length * gw + 10);
+    const svg = s('svg', { viewBox: `0 0 ${w} ${h + 70}`, width: w, height: h + 70, role: 'img', 'aria-label': 'Recovered amount by stage and channel', class: 'chart' });
     stages.forEach((st, i) => {
       chans.forEach((ch, j) => {
         const r = rows.find((x) => x.stage === st && x.channel === ch);

@@ -95,6 +95,7 @@ try {
   await page.click('#nav-numbers');
   await page.locator('#chart svg rect').first().waitFor();
   assert.ok(await page.locator('#chart svg rect title', { hasText: 'whatsapp' }).count() >= 1);
+  await page.screenshot({ path: join(artifacts, 'console-numbers.png'), fullPage: true });
 
   step('a phone-sized screen: the table becomes cards');
   await page.setViewportSize({ width: 390, height: 844 });
