@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include "admin.h"
 #include "daemon.h"
 #include "engine.h"
 #include "error.h"
@@ -136,6 +137,7 @@ typedef struct dgd {
     dg_store *store;
     dg_engine *engine;
     dg_templates *templates; /* the engine renders every message with them */
+    dg_admin *admin;         /* admin API + console (off without admin_token) */
 } dgd;
 
 
@@ -167,6 +169,8 @@ static void backfill_stores(dgd *d)
 
 static void finalize(dgd *d)
 {
+    dg_admin_free(d->admin); /* first: its actions reach the engine */
+    d->admin = NULL;
     dg_engine_stop(d->engine);
     while (d->rt.instances) /* pending sends complete (canceled) into the engine */
         dg_instance_destroy(d->rt.instances);
@@ -217,6 +221,8 @@ static void begin_shutdown(dgd *d, const char *why)
     uv_signal_stop(&d->sigint);
     uv_signal_stop(&d->sigterm);
     dg_engine_stop(d->engine); /* no new sends; completions are still recorded */
+    dg_admin_free(d->admin);   /* no operator action on a stopping engine */
+    d->admin = NULL;
     d->stopping = 1; /* guard while we iterate */
     for (dg_instance *i = d->rt.instances; i; i = i->next) {
         if (i->state != DG_INST_STARTED)
@@ -355,6 +361,8 @@ int dg_daemon_run(const dg_daemon_opts *o)
     }
     if (!rc && (rc = dg_engine_start(d.engine)) != 0)
         dg_errf(err, sizeof err, "engine: cannot start: %s", dg_strerror(rc));
+    if (!rc)
+        rc = dg_admin_start_for(&d.rt, d.store, d.engine, &d.admin, err, sizeof err);
     if (rc) {
         dg_logf(DG_LOG_ERROR, "core", "startup_failed", "error", err, NULL);
         fprintf(stderr, "duegate: %s\n", err);

@@ -634,6 +634,8 @@ void dg__process_case(dg_engine *e, int64_t id, int64_t now)
             after_no_send(e, &c, r, now);
         break;
     case DG_NEXT_FALLBACK:
+        dg__count(e, "duegate_fallbacks_total", "stage",
+                  c.step < pb->n_steps ? pb->steps[c.step].stage : "", NULL, NULL);
         c.ch_idx++;
         r = start_touch(e, &c, 0, NULL, now);
         if (r != START_SENT && r != START_MOVED)
