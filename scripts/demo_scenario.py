@@ -71,7 +71,8 @@ def _start():
 def order_for(i, cu):
     """A Shopify REST order (webhook shape) for customer cu."""
     sample = "order_presale.json" if cu["flow"] == "presale" else "order_unpaid_jpy.json"
-    o = copy.deepcopy(json.load(open(os.path.join(TOP, "tests", "plugins", "shopify", sample))))
+    with open(os.path.join(TOP, "tests", "plugins", "shopify", sample)) as f:
+        o = json.load(f)
     oid = 5400000000000000000 + i + 1
     cur, t0 = cu["currency"], _start()
     money = lambda v: {"shop_money": {"amount": v, "currency_code": cur},
@@ -137,7 +138,8 @@ def wa_templates(templates_dir):
     WhatsApp persona registers them, and {(name, language): body}."""
     regs, bodies = [], {}
     for path in sorted(glob.glob(os.path.join(templates_dir, "*", "*", "whatsapp.json"))):
-        spec = json.load(open(path))
+        with open(path) as f:
+            spec = json.load(f)
         buttons = [b["type"] for b in spec.get("buttons", [])]
         for loc in spec.get("locales", {}).values():
             params = loc.get("params", spec.get("params", []))
@@ -205,7 +207,8 @@ def call(url, method="GET", body=None, timeout=5):
 
 def seed(sim_url):
     os_ = orders()
-    call(sim_url + "/_sim/shopify/orders", "POST", os_)
+    for o in os_:  # one at a time: a list is re-serialised by cJSON, losing ids above 2^53
+        call(sim_url + "/_sim/shopify/orders", "POST", o)
     return os_
 
 
