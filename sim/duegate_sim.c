@@ -639,8 +639,8 @@ int main(int argc, char **argv)
         snprintf(err, sizeof err, "cannot route");
     if (!rc)
         rc = dg_http_server_listen(s.srv, listen, err, sizeof err);
-    if (!rc && (rc = dg_http_client_new(&loop, &(dg_http_client_opts){.user_agent =
-                                                                          "duegate-sim"},
+    if (!rc && (rc = dg_http_client_new(&loop, &(dg_http_client_opts){.user_agent = "duegate-sim",
+                                                                      .max_host_connections = 32},
                                         &s.cli)) != 0)
         snprintf(err, sizeof err, "cannot create the HTTP client");
     cJSON_Delete(root);

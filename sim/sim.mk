@@ -16,8 +16,8 @@ core_libdgcore_la_SOURCES += core/testclock.c core/testclock.h
 # simharness.py). Needs the plugins and both programs built.
 EXTRA_DIST += tests/integration/simharness.py tests/integration/test_e2e.py \
 	tests/integration/test_burst.py
-if HAVE_PYTHON3
 TEST_EXTENSIONS = .py
 PY_LOG_COMPILER = $(PYTHON3)
+if HAVE_PYTHON3
 TESTS += tests/integration/test_e2e.py tests/integration/test_burst.py
 endif

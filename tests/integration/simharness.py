@@ -88,7 +88,7 @@ def order(oid, phone, email, first="Ana", province="NY", total="45.00"):
 class Stack:
     """SMTP sink + simulator + daemon, torn down by close()."""
 
-    def __init__(self, wa_extra=None, daemon_extra=None, smtp=True, wa_rate=None):
+    def __init__(self, wa_extra=None, daemon_extra=None, smtp=True, wa_rate=None, sms=True):
         self.dir = tempfile.mkdtemp(prefix="dg_e2e_")
         self.procs = []
         self.smtp_port = None
@@ -122,9 +122,10 @@ class Stack:
             "wa": {"plugin": "whatsapp", "phone_number_id": WA_PHONE_ID,
                    "access_token": WA_TOKEN, "app_secret": WA_SECRET, "verify_token": "v",
                    "api_base": self.sim},
-            "sms": {"plugin": "sms", "account_sid": TW_SID, "auth_token": TW_TOKEN,
-                    "from": TW_FROM, "api_base": self.sim},
         }
+        if sms:
+            chans["sms"] = {"plugin": "sms", "account_sid": TW_SID, "auth_token": TW_TOKEN,
+                            "from": TW_FROM, "api_base": self.sim}
         if wa_rate is not None:
             chans["wa"]["rate_per_second"] = wa_rate
             chans["wa"]["recipient_spacing_ms"] = 0
