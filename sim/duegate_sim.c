@@ -632,7 +632,8 @@ int main(int argc, char **argv)
     s.loop = &loop;
     rc = load_config(&s, cfg, &listen, &root, err, sizeof err);
     if (!rc && (rc = dg_http_server_new(&loop, &(dg_http_server_opts){.name = "sim",
-                                                                      .max_body_bytes = 8 << 20},
+                                                                      .max_body_bytes = 8 << 20,
+                                                                      .max_connections = 8192},
                                         &s.srv)) != 0)
         snprintf(err, sizeof err, "cannot create the server");
     if (!rc && (rc = dg_http_server_route(s.srv, "*", "/", 1, &s, on_request, &s)) != 0)

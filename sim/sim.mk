@@ -21,3 +21,11 @@ PY_LOG_COMPILER = $(PYTHON3)
 if HAVE_PYTHON3
 TESTS += tests/integration/test_e2e.py tests/integration/test_burst.py
 endif
+
+# ---- bench/whatsapp-send: the bare curl-multi loop it compares with
+# (built by the script, not by make).
+EXTRA_PROGRAMS += bench/src/wa_bare_post
+bench_src_wa_bare_post_SOURCES = bench/src/wa_bare_post.c
+bench_src_wa_bare_post_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) -O2
+bench_src_wa_bare_post_LDADD = $(CURL_LIBS)
+EXTRA_DIST += bench/whatsapp-send

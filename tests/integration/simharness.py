@@ -88,7 +88,8 @@ def order(oid, phone, email, first="Ana", province="NY", total="45.00"):
 class Stack:
     """SMTP sink + simulator + daemon, torn down by close()."""
 
-    def __init__(self, wa_extra=None, daemon_extra=None, smtp=True, wa_rate=None, sms=True):
+    def __init__(self, wa_extra=None, daemon_extra=None, smtp=True, wa_rate=None, sms=True,
+                 wa_webhooks=True):
         self.dir = tempfile.mkdtemp(prefix="dg_e2e_")
         self.procs = []
         self.smtp_port = None
@@ -149,11 +150,8 @@ class Stack:
             dcfg.setdefault(k, {}).update(v)
         self.write("duegate.json", dcfg)
         self.dlog = open(os.path.join(self.dir, "daemon.log"), "w+")
-        env = dict(os.environ, DUEGATE_PLUGIN_PATH="")
-        d = subprocess.Popen([os.path.join(TOP_B, "duegate"), "run", "-c",
-                              os.path.join(self.dir, "duegate.json")],
-                             stdout=self.dlog, stderr=subprocess.STDOUT, env=env)
-        self.procs.append(("daemon", d))
+        self.dcfg = dcfg
+        d = self.start_daemon()
 
         def port():
             self.dlog.seek(0)
@@ -166,9 +164,19 @@ class Stack:
         if d.poll() is not None:
             fail("the daemon exited:\n" + self.daemon_log())
         http("POST", self.sim + "/_sim/callbacks",
-             {"whatsapp": self.daemon + "/webhooks/whatsapp/wa",
+             {"whatsapp": self.daemon + "/webhooks/whatsapp/wa" if wa_webhooks else None,
               "shopify": self.daemon + "/webhooks/shopify/shop",
               "twilio_inbound": self.daemon + "/webhooks/sms/sms/inbound"})
+
+    def start_daemon(self):
+        """(Re)start the daemon on duegate.json; returns the process."""
+        env = dict(os.environ, DUEGATE_PLUGIN_PATH="")
+        d = subprocess.Popen([os.path.join(TOP_B, "duegate"), "run", "-c",
+                              os.path.join(self.dir, "duegate.json")],
+                             stdout=self.dlog, stderr=subprocess.STDOUT, env=env)
+        self.procs.append(("daemon", d))
+        self.dproc = d
+        return d
 
     def write(self, name, obj):
         with open(os.path.join(self.dir, name), "w") as f:
