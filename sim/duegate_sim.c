@@ -632,15 +632,16 @@ int main(int argc, char **argv)
     s.loop = &loop;
     rc = load_config(&s, cfg, &listen, &root, err, sizeof err);
     if (!rc && (rc = dg_http_server_new(&loop, &(dg_http_server_opts){.name = "sim",
-                                                                      .max_body_bytes = 8 << 20},
+                                                                      .max_body_bytes = 8 << 20,
+                                                                      .max_connections = 8192},
                                         &s.srv)) != 0)
         snprintf(err, sizeof err, "cannot create the server");
     if (!rc && (rc = dg_http_server_route(s.srv, "*", "/", 1, &s, on_request, &s)) != 0)
         snprintf(err, sizeof err, "cannot route");
     if (!rc)
         rc = dg_http_server_listen(s.srv, listen, err, sizeof err);
-    if (!rc && (rc = dg_http_client_new(&loop, &(dg_http_client_opts){.user_agent =
-                                                                          "duegate-sim"},
+    if (!rc && (rc = dg_http_client_new(&loop, &(dg_http_client_opts){.user_agent = "duegate-sim",
+                                                                      .max_host_connections = 32},
                                         &s.cli)) != 0)
         snprintf(err, sizeof err, "cannot create the HTTP client");
     cJSON_Delete(root);

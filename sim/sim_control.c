@@ -224,19 +224,10 @@ static void ctl_shopify(sim *s, dg_http_req *req, const char *rest, const cJSON 
         bad(req, 404, "no shopify persona");
         return;
     }
-    if (strcmp(rest, "orders") == 0) { /* add one order (REST JSON), or a list */
-        if (cJSON_IsArray(b)) {
-            const cJSON *o;
-            cJSON_ArrayForEach(o, b)
-            {
-                char *t = cJSON_PrintUnformatted(o);
-                if (rc == 0)
-                    rc = t ? dg_shopsim_add_order(s->shop, t, strlen(t), 1) : -1;
-                free(t);
-            }
-        } else {
-            rc = dg_shopsim_add_order(s->shop, raw, raw_len, 1);
-        }
+    if (strcmp(rest, "orders") == 0) {
+        /* one order, REST JSON: the raw bytes go to the persona so ids
+         * beyond 2^53 stay exact (never re-printed through a double) */
+        rc = dg_shopsim_add_order(s->shop, raw, raw_len, 1);
         if (rc)
             bad(req, 400, "an order is invalid or its id is taken");
         else
