@@ -339,14 +339,16 @@ def summary(world):
         last = cs["last_contact_at"] or cs["last_touch_at"]
         fb = cs["feedback"] or ""
         nxt = cs["next_step"] or ""
+        if nxt.startswith("none: "):
+            nxt = nxt[6:]
         if status == "paid":
             recovered[cs["currency"]] = recovered.get(cs["currency"], 0) + cs["amount_minor"]
-            nxt = "paid: nothing"
+            nxt = "nothing: paid"
         rows.append(["%s %s (%s)" % (cs["first_name"], cs["last_name"], cs["country"]), cs["order_name"],
                      (cs["items_summary"] or "")[:28], money(cs["amount_minor"], cs["currency"]),
                      ms_to_dt(due, zone_of(cs)).strftime("%d %b %H:%M") if due else "-",
                      ms_to_dt(last, zone_of(cs)).strftime("%d %b %H:%M") if last else "-",
-                     fb[:30], "[%s] %s" % (status, nxt[:40])])
+                     fb[:40], "[%s] %s" % (status, nxt[:48])])
     w = [max(width(str(r[i])) for r in [head] + rows) for i in range(len(head))]
     print()
     print(c("1", "  ".join(pad(h, w[i]) for i, h in enumerate(head))))
@@ -447,7 +449,10 @@ def run(a, build, sim_bin, work, mail_dir):
         for name, cu in actor.react(world):
             cs = next((x for x in cases.values() if x["order_name"] == name), None)
             if cs:
-                now = int((scen_start_ms + (time.time() - t0) * a.rate * 1000))
+                try:  # the simulator's clock: when the customer paid
+                    now = int(scen.call(sim_url + "/_sim/clock")["now_ms"])
+                except (OSError, KeyError, TypeError):
+                    now = int(scen_start_ms + (time.time() - t0) * a.rate * 1000)
                 row(ms_to_dt(now), local_of(now, cs), name, "-", "customer",
                     "customer pays the balance (Shopify checkout)", "32")
         if scen.all_settled(cases, len(orders)) or time.time() - t0 > min(end_virtual, a.minutes * 60):
