@@ -253,8 +253,8 @@ def row(vt, local, order, stage, channel, what, col="0"):
         while width(what) > room - 1:
             what = what[:-1]
         what += "\u2026"
-    line = "%s  %s  %-6s %-11s %-9s %s" % (
-        c("1", vt.strftime("%a %d %b %H:%M")), c("2", local), c("1", order), stage, channel, what)
+    line = "%s  %s  %s %-11s %-9s %s" % (
+        c("1", vt.strftime("%a %d %b %H:%M")), c("2", local), c("1", "%-6s" % order), stage, channel, what)
     print(line if not COLOR else line.replace(what, c(col, what)), flush=True)
 
 
@@ -309,8 +309,8 @@ class Timeline:
             status = scen.STATUS_CASE[cs["status"]]
             if prev is None:
                 events.append((cs["created_at"], cs, "-", "shopify",
-                               "case opened: %s owed, %s" % (money(cs["amount_minor"], cs["currency"]),
-                                                             cs["next_step"] or ""), "2"))
+                               "case opened: %s owed; next: %s" % (money(cs["amount_minor"], cs["currency"]),
+                                                                   cs["next_step"] or "-"), "2"))
                 if status == "open":
                     continue
             if cs["feedback"] and (prev is None or prev[1] != cs["feedback"]):
