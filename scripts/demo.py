@@ -319,7 +319,7 @@ class Timeline:
             if prev is None or prev[0] != cs["status"]:
                 if status != "open":
                     events.append((cs["changed_at"], cs, "-", "engine",
-                                   "%s: %s" % (status.upper(), cs["next_step"] or cs["pause_reason"] or ""),
+                                   "%s: %s" % (status.upper(), re.sub(r"^none: ", "", cs["next_step"] or cs["pause_reason"] or "")),
                                    STATUS_COL.get(status, "0")))
         events.sort(key=lambda e: e[0] or 0)
         for at, cs, stage, ch, what, col in events:
