@@ -259,10 +259,10 @@ static int start_http(dgd *d, char *err, size_t len)
     d->rt.http_server = s;
     if ((rc = dg_http_server_listen(s, d->cfg->listen, err, len)) != 0)
         return rc;
-    /* At most 64 connections to one provider host: a burst of due touches
-     * queues in the client instead of opening one socket per message (which
+    /* At most 64 provider calls in flight: a burst of due touches waits in
+     * the client's FIFO instead of opening one socket per message (which
      * exhausts descriptors and the provider's connection limit). */
-    if ((rc = dg_http_client_new(d->rt.loop, &(dg_http_client_opts){.max_host_connections = 64},
+    if ((rc = dg_http_client_new(d->rt.loop, &(dg_http_client_opts){.max_in_flight = 64},
                                  &c)) != 0) {
         dg_errf(err, len, "cannot create the HTTP client: %s", dg_strerror(rc));
         return rc;

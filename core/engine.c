@@ -796,6 +796,7 @@ void dg_engine_free(dg_engine *e)
     if (!e)
         return;
     dg_engine_stop(e);
+    dg__gc_release(e);
     dg__flush_done(e);
     for (size_t i = 0; i < e->n_jobs; i++)
         dg_rendered_clear(&e->jobs[i].r);

@@ -67,7 +67,7 @@ def main():
         print("FAIL burst: %s" % e)
         print(st.daemon_log()[-3000:])
     finally:
-        st.close()
+        ok = st.close() and ok
     return 0 if ok else 1
 
 

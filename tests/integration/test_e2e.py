@@ -92,7 +92,7 @@ def s_not_on_whatsapp(st):
     st.add_order(o)
     first_touch(st, phone)
     # the failed 131026 status moves to the next channel at once (no answer window)
-    h.wait_for(lambda: st.sms_to(phone), "the SMS right after 131026", timeout=20)
+    h.wait_for(lambda: st.tick() or st.sms_to(phone), "the SMS right after 131026", timeout=20)
     rows = st.db("SELECT t.channel, t.status, t.error_code FROM eng_touches t JOIN eng_cases c"
                  " ON c.id = t.case_id WHERE c.order_id = ? ORDER BY t.id", (str(o["id"]),))
     expect(rows[0][0] == "wa" and rows[0][1] == 6 and "131026" in (rows[0][2] or ""),
@@ -133,7 +133,9 @@ def main():
             print("FAIL %s: %s" % (s.__name__, e))
             print(st.daemon_log()[-4000:])
         finally:
-            st.close()
+            if not st.close():
+                failed += 1
+                print("FAIL %s: a process did not exit cleanly" % s.__name__)
     return 1 if failed else 0
 
 
