@@ -34,7 +34,7 @@ static const dg_config_field daemon_schema[] = {
      1000000, {0}},
     {"http_max_header_bytes", DG_CFG_INT, 0, "16384", "request line and headers at most", 1024,
      1048576, {0}},
-    {"clock", DG_CFG_OBJECT, 0, NULL, "{mode: real|scaled, rate, start}", 0, 0, {0}},
+    {"clock", DG_CFG_OBJECT, 0, NULL, "{mode: real|scaled|manual, rate, start}", 0, 0, {0}},
     {NULL, 0, 0, NULL, NULL, 0, 0, {0}}};
 
 /* Sections other modules read; anything else at top level is a typo. */
@@ -358,8 +358,11 @@ static int load_clock(dg_config *cfg, const cJSON *clock, char *err, size_t len)
                 cfg->clock_mode = DG_CLOCK_REAL;
             else if (cJSON_IsString(it) && strcmp(it->valuestring, "scaled") == 0)
                 cfg->clock_mode = DG_CLOCK_SCALED;
+            else if (cJSON_IsString(it) && strcmp(it->valuestring, "manual") == 0)
+                cfg->clock_mode = DG_CLOCK_MANUAL; /* tests: POST /_duegate/clock */
             else
-                return fail_at(cfg, sub, err, len, DG_ECONFIG, "must be \"real\" or \"scaled\"");
+                return fail_at(cfg, sub, err, len, DG_ECONFIG,
+                               "must be \"real\", \"scaled\" or \"manual\"");
         } else if (strcmp(it->string, "rate") == 0) {
             if (!cJSON_IsNumber(it) || !(it->valuedouble > 0) || it->valuedouble > 1e7)
                 return fail_at(cfg, sub, err, len, DG_ECONFIG, "must be a number in (0, 1e7]");

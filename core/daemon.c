@@ -14,6 +14,7 @@
 #include "kv.h"
 #include "log.h"
 #include "template.h"
+#include "testclock.h"
 
 #ifndef DG_PLUGINDIR
 #define DG_PLUGINDIR "/usr/local/lib/duegate/plugins"
@@ -248,6 +249,22 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* A public_url ending in ":0" (tests that listen on port 0) takes the bound
+ * port, so the callback URLs plugins hand to providers reach us. */
+static int public_url_port(dg_config *cfg, const char *port)
+{
+    char *u = cfg->public_url, *nu;
+    size_t n = u ? strlen(u) : 0;
+    if (n < 2 || strcmp(u + n - 2, ":0") != 0)
+        return 0;
+    if (!(nu = malloc(n + strlen(port))))
+        return DG_ENOMEM;
+    snprintf(nu, n + strlen(port), "%.*s%s", (int)(n - 1), u, port);
+    free(u);
+    cfg->public_url = nu;
+    return 0;
+}
+
 /* The webhook server on daemon.listen and the provider client, before any
  * instance exists (plugins register routes in create/start). */
 static int start_http(dgd *d, char *err, size_t len)
@@ -272,12 +289,22 @@ static int start_http(dgd *d, char *err, size_t len)
     d->rt.http_server = s;
     if ((rc = dg_http_server_listen(s, d->cfg->listen, err, len)) != 0)
         return rc;
-    if ((rc = dg_http_client_new(d->rt.loop, NULL, &c)) != 0) {
+    /* At most 64 provider calls in flight: a burst of due touches waits in
+     * the client's FIFO instead of opening one socket per message (which
+     * exhausts descriptors and the provider's connection limit). */
+    if ((rc = dg_http_client_new(d->rt.loop, &(dg_http_client_opts){.max_in_flight = 64},
+                                 &c)) != 0) {
         dg_errf(err, len, "cannot create the HTTP client: %s", dg_strerror(rc));
         return rc;
     }
     d->rt.http_client = c;
     snprintf(port, sizeof port, "%d", dg_http_server_port(s));
+    if ((rc = public_url_port(d->cfg, port)) != 0)
+        return rc;
+    if (d->cfg->clock_mode == DG_CLOCK_MANUAL && (rc = dg_testclock_route(s, d->rt.clock)) != 0) {
+        dg_errf(err, len, "cannot route /_duegate/clock: %s", dg_strerror(rc));
+        return rc;
+    }
     dg_logf(DG_LOG_INFO, "core", "http_listening", "addr", d->cfg->listen, "port", port, NULL);
     return 0;
 }

@@ -46,6 +46,7 @@ struct dg_engine {
     dg__done *dq;
     size_t n_dq, cap_dq;
     dg_engine_stats stats;
+    struct dg__gc *gc; /* group commit of asynchronous completions (with a loop) */
 };
 
 /* engine.c */
@@ -55,6 +56,7 @@ void dg__set_next(dg_case *c, int kind, int64_t at, const char *fmt, ...)
 void dg__process_case(dg_engine *e, int64_t id, int64_t now);
 /* engine_send.c */
 void dg__flush_done(dg_engine *e);
+void dg__gc_release(dg_engine *e);
 int dg__tx_begin(dg_engine *e);
 int dg__tx_end(dg_engine *e, int rc);
 void dg__arm(dg_engine *e);

@@ -160,6 +160,55 @@ typedef struct send_ctx {
     const dg__job *job;
 } send_ctx;
 
+/* Group commit: completions that arrive outside a dispatch (asynchronous
+ * channels: every HTTP send) are recorded together in one transaction on
+ * the next loop iteration instead of one transaction (and sync) each, which
+ * bounded a burst at about one send per commit. Without a loop (tests,
+ * simulate) they are recorded at once, as before. */
+struct dg__gc {
+    uv_timer_t t;
+    dg_engine *e; /* NULL once the engine is gone (the handle is closing) */
+    int armed;
+};
+
+static void gc_fire(uv_timer_t *t)
+{
+    struct dg__gc *g = t->data;
+    g->armed = 0;
+    if (g->e) {
+        dg__flush_done(g->e);
+        dg__arm(g->e);
+    }
+}
+
+static void gc_closed(uv_handle_t *h) { free(h->data); }
+
+static int gc_defer(dg_engine *e)
+{
+    if (!e->rt->loop)
+        return -1;
+    if (!e->gc) {
+        if (!(e->gc = calloc(1, sizeof *e->gc)))
+            return -1;
+        uv_timer_init(e->rt->loop, &e->gc->t);
+        e->gc->t.data = e->gc;
+        e->gc->e = e;
+    }
+    if (!e->gc->armed && uv_timer_start(&e->gc->t, gc_fire, 0, 0) == 0)
+        e->gc->armed = 1;
+    return e->gc->armed ? 0 : -1;
+}
+
+void dg__gc_release(dg_engine *e)
+{
+    if (!e->gc)
+        return;
+    e->gc->e = NULL;
+    uv_timer_stop(&e->gc->t);
+    uv_close((uv_handle_t *)&e->gc->t, gc_closed);
+    e->gc = NULL;
+}
+
 static void on_send_done(void *ud, dg_instance *inst, const dg_result *res)
 {
     send_ctx *s = ud;
@@ -171,7 +220,7 @@ static void on_send_done(void *ud, dg_instance *inst, const dg_result *res)
     }
     queue_done(e, s->touch_id, res, res ? res->status : DG_EIO, e->in_dispatch ? s->job : NULL);
     free(s);
-    if (!e->in_dispatch) {
+    if (!e->in_dispatch && gc_defer(e) != 0) {
         dg__flush_done(e);
         dg__arm(e);
     }

@@ -55,6 +55,8 @@ struct dg_http_call {
     int too_big;
     int finishing; /* in its done callback: cancel is a no-op */
     int doomed;    /* to be failed after a multi error */
+    int queued;    /* waiting for a slot (max_in_flight) */
+    struct dg_http_call *qnext;
     uint64_t started;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -69,6 +71,8 @@ struct dg_http_client {
     size_t n_socks;
     dg_http_call *calls;
     size_t active;
+    dg_http_call *wq_head, *wq_tail; /* FIFO of calls over max_in_flight */
+    size_t waiting;
     CURL *idle[MAX_IDLE_EASY];
     size_t n_idle;
     int handles; /* open uv handles */
@@ -339,6 +343,9 @@ static size_t on_upload(char *buf, size_t sz, size_t n, void *ud)
     return want;
 }
 
+static void wq_remove(dg_http_call *k);
+static void start_waiting(dg_http_client *c);
+
 static void finish(dg_http_call *k, CURLcode res)
 {
     dg_http_response r;
@@ -374,6 +381,8 @@ static void finish(dg_http_call *k, CURLcode res)
         if (strcasecmp(h[i].key, "Retry-After") == 0)
             r.retry_after_ms = dg_http_parse_retry_after(h[i].value, (int64_t)time(NULL) * 1000);
     r.elapsed_ms = (int64_t)(uv_now(k->c->loop) - k->started);
+    if (k->queued)
+        wq_remove(k); /* failed before it started (fail_all) */
     call_unlink(k);
     k->finishing = 1;
     if (k->done)
@@ -381,6 +390,34 @@ static void finish(dg_http_call *k, CURLcode res)
     if (h != hv)
         free(h);
     call_free(k);
+}
+
+static void wq_remove(dg_http_call *k)
+{
+    dg_http_client *c = k->c;
+    dg_http_call **pp = &c->wq_head, *prev = NULL;
+    for (; *pp && *pp != k; pp = &(*pp)->qnext)
+        prev = *pp;
+    if (!*pp)
+        return;
+    *pp = k->qnext;
+    if (c->wq_tail == k)
+        c->wq_tail = prev;
+    k->qnext = NULL;
+    k->queued = 0;
+    c->waiting--;
+}
+
+/* Start waiting calls while slots are free (outside curl callbacks). */
+static void start_waiting(dg_http_client *c)
+{
+    while (c->wq_head && !c->freeing && c->multi && c->active - c->waiting < c->o.max_in_flight) {
+        dg_http_call *k = c->wq_head;
+        if (curl_multi_add_handle(c->multi, k->easy) != CURLM_OK)
+            break; /* stays first in line; tried again when a call completes */
+        wq_remove(k);
+        k->started = uv_now(c->loop);
+    }
 }
 
 static void drain(dg_http_client *c)
@@ -400,6 +437,7 @@ static void drain(dg_http_client *c)
         else
             curl_easy_cleanup(e);
     }
+    start_waiting(c);
 }
 
 static void fail_all(dg_http_client *c, CURLMcode mc)
@@ -455,7 +493,15 @@ static int call_start(dg_http_call *k, int64_t timeout_ms, dg_http_call **out)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, k);
     k->started = uv_now(c->loop);
-    if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+    if (c->o.max_in_flight > 0 && c->active - c->waiting >= c->o.max_in_flight) {
+        k->queued = 1; /* started by start_waiting when a slot frees */
+        if (c->wq_tail)
+            c->wq_tail->qnext = k;
+        else
+            c->wq_head = k;
+        c->wq_tail = k;
+        c->waiting++;
+    } else if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
         call_free(k);
         return DG_EIO;
     }
@@ -642,11 +688,17 @@ nomem:
 
 void dg_http_client_cancel(dg_http_call *k)
 {
+    dg_http_client *c;
     if (!k || k->finishing || !k->c->multi)
         return;
-    curl_multi_remove_handle(k->c->multi, k->easy);
+    c = k->c;
+    if (k->queued)
+        wq_remove(k);
+    else
+        curl_multi_remove_handle(c->multi, k->easy);
     call_unlink(k);
     call_free(k);
+    start_waiting(c); /* a slot may have freed */
 }
 
 int dg_http_client_cancel_owner(dg_http_client *c, void *owner)

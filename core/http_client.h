@@ -35,6 +35,9 @@ typedef struct dg_http_client_opts {
     int64_t default_timeout_ms; /* 0: 30 s */
     long max_host_connections;  /* 0: libcurl's default (no limit) */
     const char *user_agent;     /* NULL: "duegate/<version>" */
+    size_t max_in_flight;       /* 0: no limit; else calls beyond it wait in a FIFO and
+                                   start as others complete (their timeout runs from
+                                   their start); dg_http_client_active counts them */
 } dg_http_client_opts;
 
 int dg_http_client_new(uv_loop_t *loop, const dg_http_client_opts *opts, dg_http_client **out);

@@ -130,33 +130,61 @@ static void zone_id(const char *tz, UChar *id)
     u_uastrcpy(id, dg_intl_zone_known(tz) ? tz : "UTC");
 }
 
-int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, size_t len)
-{
+/* Opening a pattern generator and a date format costs far more than one
+ * format (most of a template render): the formats of the last few (locale,
+ * zone) pairs are kept. Loop thread only, like every caller. */
+#define DT_CACHE 16
+static struct {
     char id[ULOC_FULLNAME_CAPACITY];
-    UChar zid[128], skel[32], pat[128], out[256];
+    UChar zid[128];
+    UDateFormat *df;
+} dt_cache[DT_CACHE];
+static unsigned dt_next;
+
+static UDateFormat *datetime_format(const char *id, const UChar *zid)
+{
+    UChar skel[32], pat[128];
     UErrorCode e = U_ZERO_ERROR;
     UDateTimePatternGenerator *pg;
     UDateFormat *df;
-    int32_t pl, n;
-    int rc;
-    if (icu_locale(locale, id, sizeof id))
-        return DG_EINVAL;
-    zone_id(tz, zid);
+    int32_t pl;
+    unsigned slot;
+    for (unsigned i = 0; i < DT_CACHE; i++)
+        if (dt_cache[i].df && strcmp(dt_cache[i].id, id) == 0 && u_strcmp(dt_cache[i].zid, zid) == 0)
+            return dt_cache[i].df;
     u_uastrcpy(skel, "EEEEMMMMdjmmz");
     pg = udatpg_open(id, &e);
     pl = udatpg_getBestPattern(pg, skel, -1, pat, 128, &e);
     udatpg_close(pg);
     if (U_FAILURE(e))
-        return DG_EINVAL;
+        return NULL;
     df = udat_open(UDAT_PATTERN, UDAT_PATTERN, id, zid, -1, pat, pl, &e);
     if (U_FAILURE(e)) {
         udat_close(df);
-        return DG_EINVAL;
+        return NULL;
     }
+    slot = dt_next++ % DT_CACHE;
+    udat_close(dt_cache[slot].df);
+    snprintf(dt_cache[slot].id, sizeof dt_cache[slot].id, "%s", id);
+    u_strcpy(dt_cache[slot].zid, zid);
+    dt_cache[slot].df = df;
+    return df;
+}
+
+int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, size_t len)
+{
+    char id[ULOC_FULLNAME_CAPACITY];
+    UChar zid[128], out[256];
+    UErrorCode e = U_ZERO_ERROR;
+    UDateFormat *df;
+    int32_t n;
+    if (icu_locale(locale, id, sizeof id))
+        return DG_EINVAL;
+    zone_id(tz, zid);
+    if (!(df = datetime_format(id, zid)))
+        return DG_EINVAL;
     n = udat_format(df, (UDate)ms, out, 256, NULL, &e);
-    rc = U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
-    udat_close(df);
-    return rc;
+    return U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
 }
 
 /* Julian day of the local date of ms in zone zid. */

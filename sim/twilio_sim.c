@@ -103,6 +103,16 @@ void dg_twsim_free(dg_twsim *s)
     free(s);
 }
 
+int dg_twsim_set_inbound_url(dg_twsim *s, const char *url)
+{
+    char *u = url ? strdup(url) : NULL;
+    if (url && !u)
+        return -1;
+    free(s->inbound_url);
+    s->inbound_url = u;
+    return 0;
+}
+
 void dg_twsim_set_now(dg_twsim *s, int64_t ms)
 {
     s->now = ms;

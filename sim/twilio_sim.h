@@ -40,6 +40,9 @@ dg_twsim *dg_twsim_new(const dg_twsim_config *cfg);
 void dg_twsim_free(dg_twsim *s);
 
 void dg_twsim_set_now(dg_twsim *s, int64_t ms);
+/* Change where inbound messages are posted (NULL: nowhere); 0 or -1. The
+ * program learns the daemon's URL after both have started. */
+int dg_twsim_set_inbound_url(dg_twsim *s, const char *url);
 int64_t dg_twsim_now(const dg_twsim *s);
 
 /* Behaviour of one destination number (default: delivered). sync_error != 0

@@ -138,6 +138,50 @@ static void req_init(dg_http_request *r, const char *method, const char *url)
     r->url = url;
 }
 
+/* max_in_flight: calls beyond it wait in a FIFO, start as others complete,
+ * and a waiting call can be canceled (never called back). */
+static void test_max_in_flight(void **state)
+{
+    fx *f = *state;
+    dg_http_client *c2 = NULL;
+    dg_http_client_opts o = {.max_in_flight = 2};
+    char url[128];
+    dg_http_request r;
+    got g[5];
+    dg_http_call *calls[5];
+    memset(g, 0, sizeof g);
+    assert_int_equal(dg_http_client_new(&f->loop, &o, &c2), 0);
+    snprintf(url, sizeof url, "%s/hold", f->base);
+    req_init(&r, "GET", url);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(dg_http_client_request(c2, NULL, &r, on_done, &g[i], &calls[i]), 0);
+    assert_int_equal(dg_http_client_active(c2), 5); /* waiting ones count */
+    while (f->n_held < 2)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    for (int i = 0; i < 50; i++) /* nothing more reaches the server */
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(f->n_held, 2);
+    dg_http_client_cancel(calls[4]); /* still waiting */
+    for (int i = 0; i < 3; i++) { /* each answer lets the next waiting call start */
+        int before = f->n_held;
+        dg_http_server_respond(f->held[i], 200, NULL, 0, "ok", 2);
+        run_until(f, &g[i].calls, 1);
+        if (i < 2)
+            while (f->n_held < before + 1)
+                uv_run(&f->loop, UV_RUN_ONCE);
+    }
+    dg_http_server_respond(f->held[3], 200, NULL, 0, "ok", 2);
+    run_until(f, &g[3].calls, 1);
+    f->n_held = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(g[i].calls, 1);
+        assert_int_equal(g[i].status, 200);
+    }
+    assert_int_equal(g[4].calls, 0);
+    assert_int_equal(dg_http_client_active(c2), 0);
+    dg_http_client_free(c2);
+}
+
 static void test_get_post_auth(void **state)
 {
     fx *f = *state;
@@ -585,6 +629,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_get_post_auth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_and_reuse, setup, teardown),
         cmocka_unit_test(test_retry_after_parse),
         cmocka_unit_test(test_classify),

@@ -105,8 +105,9 @@ def main():
         check(str(msg["List-Unsubscribe-Post"] or "") == "List-Unsubscribe=One-Click",
               "List-Unsubscribe-Post %r" % msg["List-Unsubscribe-Post"])
 
-    # ---- structure
-    if a.html_file:
+    # ---- structure (a multipart message is checked as one even when the
+    # caller does not know the rendered HTML to compare with)
+    if a.html_file or msg.is_multipart():
         check(msg.get_content_type() == "multipart/alternative",
               "top type %s, want multipart/alternative" % msg.get_content_type())
         parts = list(msg.iter_parts()) if msg.is_multipart() else []

@@ -240,6 +240,29 @@ static void expect_date(const char *loc, const char *tz, int64_t ms, const char 
     assert_string_equal(b, want);
 }
 
+/* dg_intl_datetime keeps the formats of the last 16 (locale, zone) pairs:
+ * more pairs than that, each formatted twice in a rotating order, give the
+ * same text as the first time (eviction never serves another pair's format). */
+static void test_date_format_cache(void **state)
+{
+    static const char *const locs[] = {"en-US", "de-DE", "es-ES", "zh-CN", "pt-BR"};
+    static const char *const tzs[] = {"UTC", "America/New_York", "Asia/Shanghai",
+                                      "Europe/Madrid", "America/Sao_Paulo"};
+    char first[25][128], again[128];
+    (void)state;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 25; i++) {
+            int k = (i * 7 + round * 3) % 25;
+            char *out = round == 0 ? first[k] : again;
+            assert_int_equal(dg_intl_datetime(locs[k % 5], tzs[k / 5], INT64_C(1772550000000), out,
+                                              128),
+                             0);
+            if (round)
+                assert_string_equal(again, first[k]);
+        }
+    assert_string_not_equal(first[0], first[1]);
+}
+
 /* The exact strings ICU (72) produces, no-break spaces included. */
 static void test_money_formats(void **state)
 {
@@ -322,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_sms_normalize_spaces),
         cmocka_unit_test(test_money_formats),
         cmocka_unit_test(test_date_formats),
+        cmocka_unit_test(test_date_format_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

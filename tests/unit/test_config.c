@@ -52,6 +52,12 @@ static void test_defaults_and_paths(void **state)
     assert_int_equal(dg_config_instance(cfg, "shop")->kind, DG_PLUGIN_STORE);
     assert_int_equal(cfg->clock_mode, DG_CLOCK_REAL);
     dg_config_free(cfg);
+    /* the manual clock of the integration tests */
+    cfg = parse_ok("{\"daemon\": {\"clock\": {\"mode\": \"manual\","
+                   " \"start\": \"2026-03-03T15:00:00Z\"}}}");
+    assert_int_equal(cfg->clock_mode, DG_CLOCK_MANUAL);
+    assert_true(cfg->clock_start_ms == INT64_C(1772550000000));
+    dg_config_free(cfg);
 }
 
 static void test_syntax_error_names_line(void **state)
@@ -82,7 +88,7 @@ static void test_wrong_types(void **state)
     expect_error("{\"daemon\": {\"log_level\": \"loud\"}}",
                  "daemon.log_level: must be error, warn, info or debug");
     expect_error("{\"daemon\": {\"clock\": {\"mode\": \"fast\"}}}",
-                 "daemon.clock.mode: must be \"real\" or \"scaled\"");
+                 "daemon.clock.mode: must be \"real\", \"scaled\" or \"manual\"");
     expect_error("[]", "must be a JSON object");
 }
 
