@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -97,15 +98,27 @@ def main():
     ap.add_argument("--sim", required=True)
     ap.add_argument("--templates", required=True)
     a = ap.parse_args()
-    # a SIGTERM/SIGHUP (CI timeout, ^C of sdk-smoke) still runs the cleanup below
+    # a SIGTERM/SIGHUP (CI timeout, ^C of sdk-smoke) still runs the cleanups
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(1))
-
     # the simulator's WhatsApp template registry: the templates the daemon
     # uses (h.wa_templates() reads <TOP_S>/templates/*/*/whatsapp.json)
     h.TOP_S = os.path.dirname(os.path.abspath(a.templates.rstrip("/")))
     expect(os.path.basename(a.templates.rstrip("/")) == "templates" and h.wa_templates(),
            "no WhatsApp templates under %s" % a.templates)
+    ok = True
+    # kind None: the engine derives it from the capabilities (the skeleton
+    # declares DG_CAP_EMAIL and no DG_CAP_TEMPLATES: "email");
+    # "sms": engine.channel_kinds makes it a plain text channel.
+    for kind in (None, "sms"):
+        ok = run(a, kind) and ok
+    print("sdk-e2e: %s" % ("ok" if ok else "FAILED"))
+    return 0 if ok else 1
+
+
+def run(a, kind):
+    """One stack, one order; True when every expectation held."""
+    tag = "kind=%s" % (kind or "from capabilities")
     tmp = tempfile.mkdtemp(prefix="dg_sdk_e2e_")
     procs = []
     rcv = None
@@ -160,6 +173,8 @@ def main():
                      "template": "unpaid/30min", "answer_window": "20m",
                      "channels": ["whatsapp", "hook"]}]}},
                 "engine": {"store_tz": "America/New_York"}}
+        if kind:
+            dcfg["engine"]["channel_kinds"] = {"hook": kind}
         env = dict(os.environ, DUEGATE_PLUGIN_PATH="", DG_SDK_E2E_HOOK_SECRET=HOOK_SECRET)
         d = subprocess.Popen([a.duegate, "run", "-c", write("duegate.json", dcfg)],
                              stdout=dlog, stderr=subprocess.STDOUT, env=env)
@@ -191,15 +206,16 @@ def main():
                     if (r.get("to") or "").lstrip("+") == PHONE.lstrip("+")
                     and r.get("code") == 0]
 
-        def case_row():
-            import sqlite3
+        def db(sql, args=()):
             c = sqlite3.connect("file:%s?mode=ro" % os.path.join(tmp, "state.db"), uri=True,
                                 timeout=10)
             try:
-                return c.execute("SELECT id FROM eng_cases WHERE order_id = ?",
-                                 (str(OID),)).fetchall()
+                return c.execute(sql, args).fetchall()
             finally:
                 c.close()
+
+        def case_row():
+            return db("SELECT id FROM eng_cases WHERE order_id = ?", (str(OID),))
 
         h.http("POST", simurl + "/_sim/whatsapp/script",
                {"customers": [{"phone": PHONE, "behaviour": "never_reply"}]})
@@ -219,8 +235,8 @@ def main():
                "the unpaid/30min WhatsApp template: %r" % req)
         expect(not rcv.got(), "nothing at the receiver before the answer window ends: %r"
                % rcv.got())
-        print("sdk-e2e: WhatsApp touch at the simulator: template %s to %s"
-              % (req["template"]["name"], req.get("to")))
+        print("sdk-e2e: %s: WhatsApp touch at the simulator: template %s to %s"
+              % (tag, req["template"]["name"], req.get("to")))
 
         advance(21 * MIN)  # the 20 min answer window passes: the skeleton
         posts = h.wait_for(rcv.got, "the skeleton's POST at the receiver")
@@ -234,20 +250,29 @@ def main():
         expect(b.get("case_id") == case_id, "the case id %r: %r" % (case_id, b))
         expect(b.get("stage") == "service" and b.get("template") == "unpaid/30min",
                "stage and template of the touch: %r" % b)
-        expect(b.get("to_phone", "").lstrip("+") == PHONE.lstrip("+")
-               or b.get("to_email") == MAIL, "addressed to the customer: %r" % b)
-        expect(FIRST in (b.get("text") or ""), "the text names the customer: %r" % b)
+        want = kind or "email"
+        if want == "email":  # the e-mail parts: subject + text, to the e-mail address
+            expect(b.get("to_email") == MAIL and b.get("subject"),
+                   "an e-mail-kind message to %s with a subject: %r" % (MAIL, b))
+        else:  # the SMS text, to the phone, no subject
+            expect((b.get("to_phone") or "").lstrip("+") == PHONE.lstrip("+")
+                   and not b.get("subject"), "a text message to %s: %r" % (PHONE, b))
+        expect(FIRST in (b.get("text") or "") and "#111" in b["text"],
+               "the text names the customer and the order: %r" % b)
+        rows = db("SELECT t.channel, t.kind FROM eng_touches t JOIN eng_cases c ON "
+                  "c.id = t.case_id WHERE c.order_id = ? ORDER BY t.id", (str(OID),))
+        expect(rows == [("wa", "whatsapp"), ("hook", want)],
+               "touches wa (whatsapp) then hook (%s): %r" % (want, rows))
         expect(b.get("idempotency_key") and
                p["headers"].get("Idempotency-Key") == b["idempotency_key"],
                "the idempotency key in body and header: %r" % p)
         expect(len(wa_to()) == 1, "WhatsApp not sent twice")
-        print("sdk-e2e: skeleton POST at the receiver: case %s stage %s template %s text %r"
-              % (b["case_id"], b["stage"], b["template"], (b.get("text") or "")[:60]))
+        print("sdk-e2e: %s: skeleton POST at the receiver: case %s stage %s template %s text %r"
+              % (tag, b["case_id"], b["stage"], b["template"], (b.get("text") or "")[:60]))
         ok = True
     except AssertionError as e:
-        print("sdk-e2e: FAIL: %s" % e)
+        print("sdk-e2e: %s: FAIL: %s" % (tag, e))
         try:
-            import sqlite3
             c = sqlite3.connect("file:%s?mode=ro" % os.path.join(tmp, "state.db"), uri=True)
             for t in ("eng_cases", "eng_touches"):
                 print(t, c.execute("SELECT * FROM %s" % t).fetchall())
@@ -271,8 +296,8 @@ def main():
             rcv.close()
         dlog.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("sdk-e2e: %s" % ("ok" if ok else "FAILED"))
-    return 0 if ok else 1
+    print("sdk-e2e: %s: %s" % (tag, "ok" if ok else "FAILED"))
+    return ok
 
 
 if __name__ == "__main__":
