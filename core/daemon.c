@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include "admin.h"
 #include "daemon.h"
 #include "engine.h"
 #include "error.h"
@@ -137,13 +138,40 @@ typedef struct dgd {
     dg_store *store;
     dg_engine *engine;
     dg_templates *templates; /* the engine renders every message with them */
+    dg_admin *admin;         /* admin API + console (off without admin_token) */
 } dgd;
 
 
 static void on_close_noop(uv_handle_t *h) { (void)h; }
 
+static void on_backfill_done(void *ud, dg_instance *inst, const dg_result *res)
+{
+    (void)ud;
+    if (res->status == DG_OK)
+        dg_logf(DG_LOG_INFO, inst->name, "backfill_done", NULL);
+    else
+        dg_logf(DG_LOG_WARN, inst->name, "backfill_failed", "error",
+                res->error_message ? res->error_message : dg_strerror(res->status), NULL);
+}
+
+/* Ask every store for the open orders that owe money (the plugins keep
+ * reconciling on their own schedule afterwards). */
+static void backfill_stores(dgd *d)
+{
+    for (dg_instance *i = d->rt.instances; i; i = i->next) {
+        int rc;
+        if (dg_instance_kind(i) != DG_PLUGIN_STORE || i->state != DG_INST_STARTED)
+            continue;
+        rc = dg_instance_backfill(i, on_backfill_done, d);
+        if (rc != DG_PENDING)
+            dg_logf(DG_LOG_WARN, i->name, "backfill_failed", "error", dg_strerror(rc), NULL);
+    }
+}
+
 static void finalize(dgd *d)
 {
+    dg_admin_free(d->admin); /* first: its actions reach the engine */
+    d->admin = NULL;
     dg_engine_stop(d->engine);
     while (d->rt.instances) /* pending sends complete (canceled) into the engine */
         dg_instance_destroy(d->rt.instances);
@@ -194,6 +222,8 @@ static void begin_shutdown(dgd *d, const char *why)
     uv_signal_stop(&d->sigint);
     uv_signal_stop(&d->sigterm);
     dg_engine_stop(d->engine); /* no new sends; completions are still recorded */
+    dg_admin_free(d->admin);   /* no operator action on a stopping engine */
+    d->admin = NULL;
     d->stopping = 1; /* guard while we iterate */
     for (dg_instance *i = d->rt.instances; i; i = i->next) {
         if (i->state != DG_INST_STARTED)
@@ -358,6 +388,8 @@ int dg_daemon_run(const dg_daemon_opts *o)
     }
     if (!rc && (rc = dg_engine_start(d.engine)) != 0)
         dg_errf(err, sizeof err, "engine: cannot start: %s", dg_strerror(rc));
+    if (!rc)
+        rc = dg_admin_start_for(&d.rt, d.store, d.engine, &d.admin, err, sizeof err);
     if (rc) {
         dg_logf(DG_LOG_ERROR, "core", "startup_failed", "error", err, NULL);
         fprintf(stderr, "duegate: %s\n", err);
@@ -370,6 +402,7 @@ int dg_daemon_run(const dg_daemon_opts *o)
         uv_signal_start(&d.sigint, on_signal, SIGINT);
         uv_signal_start(&d.sigterm, on_signal, SIGTERM);
         dg_logf(DG_LOG_INFO, "core", "ready", "instances", n, "config", d.cfg->path, NULL);
+        backfill_stores(&d);
     }
     uv_run(&d.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&d.loop) == UV_EBUSY) {

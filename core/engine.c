@@ -594,6 +594,14 @@ static void after_no_send(dg_engine *e, dg_case *c, int r, int64_t now)
         dg__plan_stage_from(e, c, (int)c->step + 1, now);
 }
 
+/* The stage is anchored before the due time, has no overdue wording, and the due time passed. */
+static int stale_pre_due(const dg_playbook *pb, const dg_case *c, int64_t now)
+{
+    const dg_step *st = pb && c->step >= 0 && c->step < pb->n_steps ? &pb->steps[c->step] : NULL;
+    return st && !c->followup_done && c->due_at && now >= c->due_at &&
+           st->anchor == DG_ANCHOR_DUE && st->offset < 0 && !st->tmpl_overdue[0];
+}
+
 void dg__process_case(dg_engine *e, int64_t id, int64_t now)
 {
     dg_case c;
@@ -634,6 +642,13 @@ void dg__process_case(dg_engine *e, int64_t id, int64_t now)
             after_no_send(e, &c, r, now);
         break;
     case DG_NEXT_FALLBACK:
+        if (stale_pre_due(pb, &c, now)) { /* "due in N days" after the due time: next stage */
+            dg__note(e, &c, "skipped", "due time passed: no fallback of a pre-due reminder");
+            dg__plan_stage_from(e, &c, (int)c.step + 1, now);
+            break;
+        }
+        dg__count(e, "duegate_fallbacks_total", "stage",
+                  c.step < pb->n_steps ? pb->steps[c.step].stage : "", NULL, NULL);
         c.ch_idx++;
         r = start_touch(e, &c, 0, NULL, now);
         if (r != START_SENT && r != START_MOVED)

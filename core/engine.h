@@ -74,6 +74,14 @@ int dg_engine_pause(dg_engine *e, int64_t case_id, const char *who, const char *
 int dg_engine_promise(dg_engine *e, int64_t case_id, const char *who, int64_t pay_by_ms);
 int dg_engine_resolve(dg_engine *e, int64_t case_id, const char *who);
 int dg_engine_close_wont_pay(dg_engine *e, int64_t case_id, const char *who);
+/* Run the open case's next send now instead of waiting (the send windows,
+ * opt-outs and caps still apply). DG_ESTATE unless a send is scheduled. */
+int dg_engine_send_now(dg_engine *e, int64_t case_id, const char *who);
+/* A person handled the customer's reply (note kept in the action row):
+ * needs_person clears; with resume, a paused case goes back to its
+ * schedule. DG_ESTATE when nothing waits for a person. */
+int dg_engine_reply_handled(dg_engine *e, int64_t case_id, const char *who, const char *note,
+                            int resume);
 /* Erase personal data of a customer (store customer id, phone or e-mail). */
 int dg_engine_forget(dg_engine *e, const char *store, const char *customer, const char *who,
                      int64_t *n_cases);

@@ -232,6 +232,8 @@ static void advance_touch(dg_engine *e, dg_touch *t, int status, int64_t now)
         return; /* statuses never move backwards */
     t->status = status;
     t->updated_at = now;
+    dg__count(e, "duegate_touches_total", "channel", t->kind, "status",
+              dg_touch_status_name(status));
     e->st->vt->touch_put(e->st, t);
 }
 
@@ -270,6 +272,7 @@ static int channel_tx(dg_engine *e, dg_instance *inst, const dg_channel_event *e
             return 0;
         t.status = DG_TOUCH_FAILED;
         t.error_class = ev->error_class;
+        dg__count(e, "duegate_touches_total", "channel", t.kind, "status", "failed");
         CP(t.error_code, ev->error_code);
         t.updated_at = now;
         e->st->vt->touch_put(e->st, &t);
@@ -296,6 +299,7 @@ static int channel_tx(dg_engine *e, dg_instance *inst, const dg_channel_event *e
         }
         return 0;
     case DG_CHEV_OPTED_OUT:
+        dg__count(e, "duegate_opt_outs_total", "channel", kind, NULL, NULL);
         if (ev->address && *ev->address)
             e->st->vt->suppress(e->st, kind, ev->address, "customer opted out", now);
         if (have_c && (dg_case_status_live((int)c.status) || c.status == DG_CASE_PAUSED)) {
@@ -313,10 +317,12 @@ static int channel_tx(dg_engine *e, dg_instance *inst, const dg_channel_event *e
         return DG_EINVAL;
     }
     /* a reply */
+    dg__count(e, "duegate_replies_total", "channel", kind, NULL, NULL);
     if (have_t)
         advance_touch(e, &t, DG_TOUCH_REPLIED, now);
     if (dg__is_stop_word(ev->text)) {
         const char *addr = ev->address && *ev->address ? ev->address : have_t ? t.address : "";
+        dg__count(e, "duegate_opt_outs_total", "channel", kind, NULL, NULL);
         if (*addr)
             e->st->vt->suppress(e->st, kind, addr, "customer sent STOP", now);
         if (have_c && (dg_case_status_live((int)c.status) || c.status == DG_CASE_PAUSED)) {
@@ -515,6 +521,46 @@ int dg_engine_close_wont_pay(dg_engine *e, int64_t id, const char *who)
 {
     int s = DG_CASE_WONT_PAY;
     return operate(e, id, who, "wont_pay", NULL, op_end, &s);
+}
+
+/* Send now: the waiting time is skipped; the rules (send windows, opt-outs,
+ * caps) still apply when the due action runs (it may be moved again). */
+static int op_send_now(dg_engine *e, dg_case *c, const void *arg, int64_t now)
+{
+    (void)e, (void)arg;
+    if (c->status != DG_CASE_OPEN || c->next_at <= 0 ||
+        (c->next_kind != DG_NEXT_STEP && c->next_kind != DG_NEXT_FALLBACK &&
+         c->next_kind != DG_NEXT_RETRY))
+        return DG_ESTATE;
+    if (c->next_at > now)
+        c->next_at = now;
+    return 0;
+}
+
+/* A person answered the customer: the flag clears; a paused case goes back
+ * to its schedule when asked (arg: int resume). */
+static int op_handled(dg_engine *e, dg_case *c, const void *arg, int64_t now)
+{
+    if (!c->needs_person)
+        return DG_ESTATE;
+    c->needs_person = 0;
+    if (*(const int *)arg && c->status == DG_CASE_PAUSED)
+        return op_resume(e, c, NULL, now);
+    return 0;
+}
+
+int dg_engine_reply_handled(dg_engine *e, int64_t id, const char *who, const char *note,
+                            int resume)
+{
+    return operate(e, id, who, "reply_handled", note, op_handled, &resume);
+}
+
+int dg_engine_send_now(dg_engine *e, int64_t id, const char *who)
+{
+    int rc = operate(e, id, who, "send_now", NULL, op_send_now, NULL);
+    if (!rc)
+        dg_engine_run_due(e);
+    return rc;
 }
 
 int dg_engine_forget(dg_engine *e, const char *store, const char *customer, const char *who,

@@ -61,6 +61,9 @@ int dg__tx_begin(dg_engine *e);
 int dg__tx_end(dg_engine *e, int rc);
 void dg__arm(dg_engine *e);
 void dg__note(dg_engine *e, const dg_case *c, const char *what, const char *why);
+/* +1 on a counter of the runtime's metrics with one or two labels (k2 NULL: one). */
+void dg__count(dg_engine *e, const char *name, const char *k1, const char *v1, const char *k2,
+               const char *v2);
 int dg__plan_after_send(dg_engine *e, dg_case *c, int64_t now);
 void dg__plan_stage_from(dg_engine *e, dg_case *c, int from, int64_t now);
 int dg__plan_first(dg_engine *e, dg_case *c, int64_t now);

@@ -12,6 +12,17 @@
 
 /* ------------------------------------------------------ completions */
 
+void dg__count(dg_engine *e, const char *name, const char *k1, const char *v1, const char *k2,
+               const char *v2)
+{
+    dg_kv l[2] = {{k1, v1 ? v1 : "", 0}, {k2, v2 ? v2 : "", 0}};
+    if (e->rt->metrics)
+        dg_metrics_add(e->rt->metrics, name, l, k2 ? 2 : 1, 1);
+}
+
+static const char *const errc_names[] = {"none",       "retryable", "wait",  "permanent",
+                                         "suppressed", "stop_sender", "config"};
+
 static void on_send_done(void *ud, dg_instance *inst, const dg_result *res);
 
 static void queue_done(dg_engine *e, int64_t touch_id, const dg_result *res, int status,
@@ -73,7 +84,11 @@ static void apply_done(dg_engine *e, const dg__done *d, int64_t now, int clean)
         return; /* shutdown: outcome unknown, reconciled at the next start */
     active = c.status == DG_CASE_OPEN && c.active_touch == t.id && c.next_kind == DG_NEXT_NONE;
     t.updated_at = now;
+    if (d->status != DG_OK)
+        dg__count(e, "duegate_provider_errors_total", "channel", t.kind, "class",
+                  errc_names[d->error_class >= 0 && d->error_class <= 6 ? d->error_class : 0]);
     if (d->status == DG_OK) {
+        dg__count(e, "duegate_touches_total", "channel", t.kind, "status", "sent");
         if (t.status < DG_TOUCH_SENT || t.status == DG_TOUCH_SCHEDULED)
             t.status = DG_TOUCH_SENT;
         t.sent_at = now;
@@ -91,6 +106,7 @@ static void apply_done(dg_engine *e, const dg__done *d, int64_t now, int clean)
     if ((d->error_class == DG_ERRC_RETRYABLE || d->error_class == DG_ERRC_WAIT) &&
         t.attempt < e->cfg.retry_max) {
         t.status = DG_TOUCH_SCHEDULED;
+        dg__count(e, "duegate_touches_total", "channel", t.kind, "status", "retry");
         e->st->vt->touch_put(e->st, &t);
         if (active) {
             int64_t at = now + backoff(e, t.attempt, d->retry_after);
@@ -106,6 +122,7 @@ static void apply_done(dg_engine *e, const dg__done *d, int64_t now, int clean)
         if (d->error_class == DG_ERRC_SUPPRESSED && t.address[0])
             e->st->vt->suppress(e->st, t.kind, t.address, "provider: opted out", now);
         t.status = DG_TOUCH_FAILED;
+        dg__count(e, "duegate_touches_total", "channel", t.kind, "status", "failed");
         e->st->vt->touch_put(e->st, &t);
         if (active) { /* the next channel of the step, at once */
             dg__set_next(&c, DG_NEXT_FALLBACK, now, "next channel: %s failed", t.channel);
@@ -139,7 +156,7 @@ void dg__flush_done(dg_engine *e)
 
 typedef struct send_ctx {
     dg_engine *e;
-    int64_t touch_id;
+    int64_t touch_id, started;
     const dg__job *job;
 } send_ctx;
 
@@ -199,7 +216,11 @@ static void on_send_done(void *ud, dg_instance *inst, const dg_result *res)
 {
     send_ctx *s = ud;
     dg_engine *e = s->e;
-    (void)inst;
+    if (e->rt->metrics && inst) { /* on the engine's clock (manual in tests) */
+        dg_kv l = {"channel", dg_engine_channel_kind(e, inst), 0};
+        dg_metrics_observe(e->rt->metrics, "duegate_send_duration_seconds", &l, 1,
+                           (double)(dg_clock_now(e->rt->clock) - s->started) / 1000.0);
+    }
     queue_done(e, s->touch_id, res, res ? res->status : DG_EIO, e->in_dispatch ? s->job : NULL);
     free(s);
     if (!e->in_dispatch && gc_defer(e) != 0) {
@@ -259,6 +280,7 @@ static void send_one(dg_engine *e, dg__job *j)
     }
     s->e = e;
     s->touch_id = j->t.id;
+    s->started = dg_clock_now(e->rt->clock);
     s->job = j;
     rc = dg_instance_send(inst, &m, on_send_done, s);
     if (rc != DG_PENDING && rc != DG_OK) {

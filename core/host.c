@@ -331,8 +331,11 @@ static void h_metric_observe(dg_instance *inst, const char *name, const dg_kv *l
 
 static void h_set_health(dg_instance *inst, int healthy, const char *reason)
 {
-    if (inst->healthy == !!healthy && !healthy == !inst->health_reason &&
-        (!reason || (inst->health_reason && strcmp(reason, inst->health_reason) == 0)))
+    /* Log and count transitions only (and a changed reason while unhealthy). */
+    if (healthy && inst->healthy)
+        return;
+    if (!healthy && !inst->healthy && reason && inst->health_reason &&
+        strcmp(reason, inst->health_reason) == 0)
         return;
     inst->healthy = !!healthy;
     free(inst->health_reason);

@@ -6,6 +6,7 @@
  * is gone its routes are removed, its unanswered requests answered 503 (the
  * plugin must not touch them after its stop completed), and its calls
  * canceled without callback. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,8 +114,16 @@ const void *dg_host_http_req_body(dg_http_req *req, size_t *len)
 int dg_host_http_respond(dg_http_req *req, int status, const dg_kv *headers, size_t n,
                          const void *body, size_t len)
 {
+    dg_instance *inst;
     if (!req || (n && !headers) || (len && !body))
         return DG_EINVAL;
+    inst = dg_http_server_req_owner(req); /* routes are owned by their instance */
+    if (inst && inst->rt && inst->rt->metrics) {
+        char st[8];
+        dg_kv l[2] = {{"instance", inst->name, 0}, {"status", st, 0}};
+        snprintf(st, sizeof st, "%d", status);
+        dg_metrics_add(inst->rt->metrics, "duegate_webhook_requests_total", l, 2, 1);
+    }
     return dg_http_server_respond(req, status, headers, n, body, len);
 }
 

@@ -56,9 +56,27 @@ void dg_http_conn_close(dg_http_conn *c)
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
-/* Phase deadlines are recorded as they change and given to the uv timer
- * once per batch of input or output (sync_timer), not once per request. */
-static void arm(dg_http_conn *c, uv_timer_cb cb, uint64_t ms)
+/* Phase deadlines are recorded as they change; the uv timer is lazy: it is
+ * restarted only when a deadline moves earlier than the armed one, and when
+ * it fires for a deadline that has since moved later it re-arms for the
+ * rest. In steady keep-alive traffic that is no timer call per request. */
+static void sync_timer(dg_http_conn *c);
+
+static void on_timer(uv_timer_t *t)
+{
+    dg_http_conn *c = t->data;
+    c->armed = 0;
+    if (!c->deadline || c->phase == DG_CONN_CLOSING)
+        return;
+    if (c->deadline > uv_now(c->srv->loop)) {
+        sync_timer(c);
+        return;
+    }
+    c->deadline = 0;
+    c->tcb(c);
+}
+
+static void arm(dg_http_conn *c, void (*cb)(dg_http_conn *), uint64_t ms)
 {
     c->deadline = uv_now(c->srv->loop) + (ms ? ms : 1);
     c->tcb = cb;
@@ -69,15 +87,11 @@ static void disarm(dg_http_conn *c) { c->deadline = 0; }
 static void sync_timer(dg_http_conn *c)
 {
     uint64_t now;
-    if (c->phase == DG_CONN_CLOSING || c->deadline == c->armed)
+    if (c->phase == DG_CONN_CLOSING || !c->deadline || (c->armed && c->armed <= c->deadline))
         return;
     c->armed = c->deadline;
-    if (!c->deadline) {
-        disarm(c);
-        return;
-    }
     now = uv_now(c->srv->loop);
-    uv_timer_start(&c->timer, c->tcb, c->deadline > now ? c->deadline - now : 1, 0);
+    uv_timer_start(&c->timer, on_timer, c->deadline > now ? c->deadline - now : 1, 0);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -104,7 +118,7 @@ static void read_stop(dg_http_conn *c)
     }
 }
 
-static void on_phase_timeout(uv_timer_t *t);
+static void on_phase_timeout(dg_http_conn *c);
 
 /* Nothing in flight either way: the keep-alive idle clock runs (never while
  * answers are still being written to a slow reader). */
@@ -155,12 +169,7 @@ static void send_bytes(dg_http_conn *c, char *data, size_t len)
 
 /* ------------------------------------------------------------ timers */
 
-static void on_linger_timeout(uv_timer_t *t)
-{
-    dg_http_conn *c = t->data;
-    c->armed = c->deadline = 0;
-    dg_http_conn_close(c);
-}
+static void on_linger_timeout(dg_http_conn *c) { dg_http_conn_close(c); }
 
 static void on_shutdown(uv_shutdown_t *sh, int status)
 {
@@ -233,10 +242,8 @@ static void conn_fail(dg_http_conn *c, int status, const char *error, const char
     dg_http_conn_flush(c);
 }
 
-static void on_phase_timeout(uv_timer_t *t)
+static void on_phase_timeout(dg_http_conn *c)
 {
-    dg_http_conn *c = t->data;
-    c->armed = c->deadline = 0;
     switch (c->phase) {
     case DG_CONN_HEADERS:
         conn_fail(c, 408, "request_timeout", "request headers not received in time");
@@ -256,7 +263,8 @@ static void flush(dg_http_conn *c);
 void dg_http_conn_flush(dg_http_conn *c)
 {
     flush(c);
-    sync_timer(c);
+    if (!c->in_parse)
+        sync_timer(c);
 }
 
 static void flush(dg_http_conn *c)

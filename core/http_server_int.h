@@ -81,7 +81,7 @@ typedef struct dg_http_conn {
     size_t qlen;
     uint64_t deadline; /* loop ms when the phase timer fires, 0 none */
     uint64_t armed;    /* deadline the uv timer is set for */
-    uv_timer_cb tcb;
+    void (*tcb)(struct dg_http_conn *); /* what the deadline means */
     size_t header_bytes;
     size_t body_seen;
     char *rest; /* unparsed input kept while paused */

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "conformance.h"
 #include "daemon.h"
+#include "admin.h"
 #include "engine.h"
 #include "loader.h"
 #include "log.h"
@@ -55,6 +56,8 @@ static int cmd_plugin_test(cli *c)
 }
 static int cmd_simulate(cli *c);
 static int cmd_templates(cli *c);
+static int cmd_cases(cli *c) { return dg_cmd_cases(c->argc, c->argv, stdout); }
+static int cmd_case(cli *c) { return dg_cmd_case(c->argc, c->argv, stdout); }
 
 static const command commands[] = {
     {"run", cmd_run, "run -c FILE [--plugin-dir DIR]...", "run the daemon until SIGINT/SIGTERM"},
@@ -68,8 +71,15 @@ static const command commands[] = {
      "print the timeline each order would get (virtual clock, no network)"},
     {"templates", cmd_templates, "templates lint|render [-c FILE] [--templates DIR] ...",
      "check the message templates, or print what a customer would receive"},
+    {"cases", cmd_cases, "cases [-c FILE] [--status S] [--url U] ...", "print the tracking table"},
+    {"case", cmd_case, "case ID [-c FILE] [--url U] [--token T]", "print one case's timeline"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
+/* Commands that read every argument after their name (their own options). */
+static int own_options(const char *cmd)
+{
+    return strcmp(cmd, "cases") == 0 || strcmp(cmd, "case") == 0;
+}
 
 static void usage(FILE *out)
 {
@@ -200,7 +210,9 @@ int main(int argc, char **argv)
     }
     cmd = argv[1];
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "+c:P:hV", opts, NULL)) != -1) {
+    if (own_options(cmd))
+        optind = argc; /* the command reads the options itself */
+    while (optind < argc && (ch = getopt_long(argc, argv, "+c:P:hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': c.config = optarg; break;
         case 'P':
@@ -216,6 +228,8 @@ int main(int argc, char **argv)
     }
     c.argc = argc - optind;
     c.argv = argv + optind;
+    if (own_options(cmd))
+        c.argc = argc - 2, c.argv = argv + 2;
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(commands[i].name, cmd) == 0)
             return commands[i].fn(&c);

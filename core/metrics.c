@@ -22,10 +22,41 @@ typedef struct series {
     struct series *next;
 } series;
 
+typedef struct help {
+    char *name, *text;
+    struct help *next;
+} help;
+
 struct dg_metrics {
     series **tab;
     size_t cap, n;
+    help *help;
 };
+
+int dg_metrics_help(dg_metrics *m, const char *name, const char *text)
+{
+    help *h;
+    for (h = m->help; h; h = h->next)
+        if (strcmp(h->name, name) == 0)
+            return 0;
+    if (!(h = calloc(1, sizeof *h)) || !(h->name = strdup(name)) || !(h->text = strdup(text))) {
+        if (h)
+            free(h->name);
+        free(h);
+        return DG_ENOMEM;
+    }
+    h->next = m->help;
+    m->help = h;
+    return 0;
+}
+
+static const char *help_of(const dg_metrics *m, const char *name)
+{
+    for (const help *h = m->help; h; h = h->next)
+        if (strcmp(h->name, name) == 0)
+            return h->text;
+    return NULL;
+}
 
 dg_metrics *dg_metrics_new(void)
 {
@@ -52,6 +83,12 @@ void dg_metrics_free(dg_metrics *m)
             free(s->labels);
             free(s);
         }
+    for (help *h = m->help, *nx; h; h = nx) {
+        nx = h->next;
+        free(h->name);
+        free(h->text);
+        free(h);
+    }
     free(m->tab);
     free(m);
 }
@@ -286,6 +323,11 @@ int dg_metrics_render(dg_metrics *m, char **out, size_t *len)
         char num[64];
         const char *lb = s->labels, *sep = *lb ? "," : "";
         if (strcmp(prev, s->name) != 0) {
+            const char *h = help_of(m, s->name);
+            /* every family gets a HELP line (text without newline/backslash) */
+            if (!h) /* the name without its prefix */
+                h = s->name + (strncmp(s->name, "duegate_", 8) ? 0 : 8);
+            bprintf(&b, "# HELP %s %s\n", s->name, h);
             bprintf(&b, "# TYPE %s %s\n", s->name,
                     s->type == M_COUNTER ? "counter" : s->type == M_GAUGE ? "gauge" : "histogram");
             prev = s->name;

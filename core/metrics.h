@@ -22,6 +22,10 @@ int dg_metrics_observe(dg_metrics *m, const char *name, const dg_kv *labels, siz
 /* Current value of a counter/gauge (histogram: count); 0 if absent. */
 double dg_metrics_get(dg_metrics *m, const char *name, const dg_kv *labels, size_t n);
 
+/* The HELP text of a family (first call wins; text without newlines or
+ * backslashes). Families without one get their name as HELP. */
+int dg_metrics_help(dg_metrics *m, const char *name, const char *text);
+
 /* Render every series; *out is malloc'd (caller frees). */
 int dg_metrics_render(dg_metrics *m, char **out, size_t *len);
 

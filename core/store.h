@@ -129,6 +129,16 @@ typedef struct dg_store dg_store;
 
 typedef void (*dg_touch_visit)(void *ud, const dg_touch *t);
 
+/* An operator action row (the admin API's timeline). */
+typedef struct dg_action {
+    int64_t id, case_id, at;
+    char who[64];
+    char what[32];
+    char arg[160];
+} dg_action;
+typedef void (*dg_case_visit)(void *ud, const dg_case *c);
+typedef void (*dg_action_visit)(void *ud, const dg_action *a);
+
 typedef struct dg_store_vt {
     void (*close)(dg_store *s);
     int (*begin)(dg_store *s);
@@ -167,6 +177,10 @@ typedef struct dg_store_vt {
      * *n = cases touched. History keeps only the pseudonymous key. */
     int (*forget)(dg_store *s, const char *store, const char *who, int64_t *n);
     int (*count_cases)(dg_store *s, int live_only, int64_t *n);
+    /* ---- admin API (appended): every case, by id; actions of a case, oldest
+     * first (case_id 0: actions not bound to a case, e.g. forget). */
+    int (*cases_visit)(dg_store *s, dg_case_visit cb, void *ud);
+    int (*actions_of_case)(dg_store *s, int64_t case_id, dg_action_visit cb, void *ud);
 } dg_store_vt;
 
 struct dg_store {

@@ -668,6 +668,57 @@ static int s_count_cases(dg_store *b, int live_only, int64_t *n)
     return count_q(stmt((sq *)b, live_only ? Q_COUNT_LIVE : Q_COUNT_ALL), n);
 }
 
+/* Admin scans: plain statements, no cache. */
+static int s_cases_visit(dg_store *b, dg_case_visit cb, void *ud)
+{
+    sq *s = (sq *)b;
+    sqlite3_stmt *st;
+    dg_case *c = malloc(sizeof *c);
+    char *cols = col_list(case_cols, N_CASE_COLS, 0, 0), sql[4096];
+    int r = DG_ENOMEM;
+    if (c && cols) {
+        snprintf(sql, sizeof sql, "SELECT %s FROM eng_cases ORDER BY id", cols);
+        r = DG_EIO;
+        if (sqlite3_prepare_v2(s->db->sql, sql, -1, &st, NULL) == SQLITE_OK) {
+            while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                read_row(st, case_cols, N_CASE_COLS, c);
+                cb(ud, c);
+            }
+            r = r == SQLITE_DONE ? 0 : DG_EIO;
+            sqlite3_finalize(st);
+        }
+    }
+    free(c), free(cols);
+    return r;
+}
+
+#define TXT(st, i) (sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "")
+static int s_actions_of_case(dg_store *b, int64_t case_id, dg_action_visit cb, void *ud)
+{
+    sq *s = (sq *)b;
+    sqlite3_stmt *st;
+    dg_action a;
+    int r;
+    if (sqlite3_prepare_v2(s->db->sql,
+                           "SELECT id, case_id, at, who, what, arg FROM eng_actions"
+                           " WHERE case_id=? ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return DG_EIO;
+    sqlite3_bind_int64(st, 1, case_id);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&a, 0, sizeof a);
+        a.id = sqlite3_column_int64(st, 0);
+        a.case_id = sqlite3_column_int64(st, 1);
+        a.at = sqlite3_column_int64(st, 2);
+        snprintf(a.who, sizeof a.who, "%s", TXT(st, 3));
+        snprintf(a.what, sizeof a.what, "%s", TXT(st, 4));
+        snprintf(a.arg, sizeof a.arg, "%s", TXT(st, 5));
+        cb(ud, &a);
+    }
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? 0 : DG_EIO;
+}
+
 /* Rare operation: plain statements, no cache. */
 static int s_forget(dg_store *b, const char *store, const char *who, int64_t *n)
 {
@@ -718,7 +769,7 @@ static const dg_store_vt sqlite_vt = {s_close,           s_begin,           s_co
                                       s_inbound_add,     s_suppress,        s_unsuppress,
                                       s_is_suppressed,   s_history_add,     s_history_count,
                                       s_action_add,      s_action_count,    s_forget,
-                                      s_count_cases};
+                                      s_count_cases,     s_cases_visit,     s_actions_of_case};
 
 int dg_store_sqlite_open(dg_db *db, dg_store **out, char *err, size_t len)
 {

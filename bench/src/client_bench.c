@@ -3,10 +3,12 @@
  *   client_bench host URL CONCURRENCY SECONDS   the core's dg_http_client
  *   client_bench bare URL CONCURRENCY SECONDS   a bare curl-multi-on-libuv
  *                                               loop, easy handles reused
- * Prints: mode=... conc=... reqs=... errors=... rps=... rss_kb=... */
+ * Prints: mode=... conc=... reqs=... errors=... rps=... rss_kb=... cpu_us=...
+ * (process CPU per request, steadier than req/s on a shared machine) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 #include <uv.h>
@@ -218,8 +220,16 @@ int main(int argc, char **argv)
     }
     uv_close((uv_handle_t *)&stop, NULL);
     uv_run(g_loop, UV_RUN_DEFAULT);
-    printf("mode=%s conc=%d reqs=%ld errors=%ld rps=%.0f rss_kb=%ld\n", argv[1], g_conc, g_done,
-           g_err, (double)g_done / ((double)(t1 - t0) / 1e9), peak_rss_kb());
+    {
+        struct rusage ru;
+        double cpu;
+        getrusage(RUSAGE_SELF, &ru);
+        cpu = (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec +
+              (double)ru.ru_stime.tv_sec * 1e6 + (double)ru.ru_stime.tv_usec;
+        printf("mode=%s conc=%d reqs=%ld errors=%ld rps=%.0f rss_kb=%ld cpu_us=%.2f\n", argv[1],
+               g_conc, g_done, g_err, (double)g_done / ((double)(t1 - t0) / 1e9), peak_rss_kb(),
+               g_done ? cpu / (double)g_done : 0.0);
+    }
     free(g_socks);
     return 0;
 }

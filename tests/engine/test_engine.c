@@ -635,6 +635,34 @@ static void test_due_date_moved(void **state)
     fx_free(f);
 }
 
+/* A gentle (pre-due) touch whose fallback would go out after the due time
+ * is not sent: its wording says "due in N days". The formal stage follows. */
+static void test_no_pre_due_fallback_after_due(void **state)
+{
+    efix *f = fx_new(T0, NULL);
+    int64_t due = iso("2026-03-10T12:00:00Z"); /* 08:00 EDT: before golden hours */
+    int gentle = 0;
+    (void)state;
+    fx_engine(f);
+    fx_order(f, "g1", DG_FLOW_PRESALE_BALANCE, due, "+12125550140", "US", "NY", NULL, 5000);
+    fx_run(f, due + 10 * D);
+    dump(f);
+    for (int i = 0; i < f->n_log; i++) {
+        if (strcmp(f->log[i].stage, "gentle") == 0) {
+            gentle++;
+            assert_true(f->log[i].at < due);
+        }
+    }
+    assert_int_equal(gentle, 2); /* WhatsApp, then SMS the next morning; no e-mail */
+    {
+        int st[8], n = stage_starts(f, 1, st, 8);
+        assert_int_equal(n, 3);
+        assert_string_equal(f->log[st[1]].stage, "formal");
+    }
+    assert_int_equal(fx_case(f, "g1").status, DG_CASE_EXPIRED);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_operator_and_misc),
         cmocka_unit_test(test_expire_action_and_segment_template),
         cmocka_unit_test(test_due_date_moved),
+        cmocka_unit_test(test_no_pre_due_fallback_after_due),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
