@@ -181,7 +181,10 @@ static void gc_fire(uv_timer_t *t)
     }
 }
 
-static void gc_closed(uv_handle_t *h) { free(h->data); }
+static void gc_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static int gc_defer(dg_engine *e)
 {

@@ -150,7 +150,8 @@ static UDateFormat *datetime_format(const char *id, const UChar *zid)
     int32_t pl;
     unsigned slot;
     for (unsigned i = 0; i < DT_CACHE; i++)
-        if (dt_cache[i].df && strcmp(dt_cache[i].id, id) == 0 && u_strcmp(dt_cache[i].zid, zid) == 0)
+        if (dt_cache[i].df && strcmp(dt_cache[i].id, id) == 0 &&
+            u_strcmp(dt_cache[i].zid, zid) == 0)
             return dt_cache[i].df;
     u_uastrcpy(skel, "EEEEMMMMdjmmz");
     pg = udatpg_open(id, &e);

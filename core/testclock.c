@@ -61,7 +61,7 @@ int dg_testclock_route(dg_http_server *s, dg_clock *clock)
     if (!rc)
         rc = dg_http_server_route(s, "GET", "/_duegate/clock", 0, NULL, on_clock, clock);
     if (!rc)
-        dg_logf(DG_LOG_WARN, "core", "manual_clock",
-                "detail", "testing aid: POST /_duegate/clock moves time", NULL);
+        dg_logf(DG_LOG_WARN, "core", "manual_clock", "detail",
+                "testing aid: POST /_duegate/clock moves time", NULL);
     return rc;
 }

@@ -28,13 +28,19 @@ struct sim_hook {
 struct hook_call {
     hook_call *next, *prev; /* s->calls: freed at exit if still in flight */
     sim *s;
-    sim_hook *h;     /* WhatsApp/Twilio: requeued on failure */
+    sim_hook *h;      /* WhatsApp/Twilio: requeued on failure */
     uint64_t shop_id; /* Shopify: reported to the persona */
 };
 
-int64_t sim_now(sim *s) { return dg_clock_now(s->clock); }
+int64_t sim_now(sim *s)
+{
+    return dg_clock_now(s->clock);
+}
 
-static int64_t now_cb(void *ud) { return sim_now(ud); }
+static int64_t now_cb(void *ud)
+{
+    return sim_now(ud);
+}
 
 static void hook_free(sim_hook *h)
 {
@@ -111,10 +117,10 @@ static void on_hook_done(void *ud, const dg_http_response *r)
 
 static void post_hook(sim *s, sim_hook *h)
 {
-    dg_kv hdr[2] = {{"Content-Type", h->persona == SIM_WA ? "application/json"
-                                                          : "application/x-www-form-urlencoded",
-                     0},
-                    {h->sig_name, h->sig, 0}};
+    dg_kv hdr[2] = {
+        {"Content-Type",
+         h->persona == SIM_WA ? "application/json" : "application/x-www-form-urlencoded", 0},
+        {h->sig_name, h->sig, 0}};
     dg_http_request rq;
     hook_call *c = calloc(1, sizeof *c);
     memset(&rq, 0, sizeof rq);
@@ -408,8 +414,8 @@ static void handle_shop(sim *s, dg_http_req *req, const char *body, size_t len)
     dg_shopsim_reply r;
     char ra[24] = "";
     memset(&r, 0, sizeof r);
-    dg_shopsim_graphql(s->shop, dg_http_server_req_header(req, "X-Shopify-Access-Token"), body,
-                       len, &r);
+    dg_shopsim_graphql(s->shop, dg_http_server_req_header(req, "X-Shopify-Access-Token"), body, len,
+                       &r);
     if (r.retry_after_ms > 0)
         snprintf(ra, sizeof ra, "%" PRId64, (r.retry_after_ms + 999) / 1000);
     respond_raw(req, r.status, r.body, ra);
@@ -471,8 +477,9 @@ static int load_personas(sim *s, const cJSON *root, uint64_t seed, char *err, si
         c.now = now_cb;
         c.now_ud = s;
         if (!(s->wa = wa_sim_new(&c)))
-            return dg_errf(err, len, "whatsapp: phone_number_id, access_token and app_secret "
-                                     "are required"),
+            return dg_errf(err, len,
+                           "whatsapp: phone_number_id, access_token and app_secret "
+                           "are required"),
                    DG_ECONFIG;
         if (jstr(wa, "callback_url") && !(s->wa_callback = strdup(jstr(wa, "callback_url"))))
             return DG_ENOMEM;
@@ -496,8 +503,7 @@ static int load_personas(sim *s, const cJSON *root, uint64_t seed, char *err, si
         c.final_delay_ms = (int64_t)jnum(tw, "final_delay_ms", 0);
         c.jitter_ms = (int64_t)jnum(tw, "jitter_ms", 0);
         if (!(s->tw = dg_twsim_new(&c)))
-            return dg_errf(err, len, "twilio: account_sid and auth_token are required"),
-                   DG_ECONFIG;
+            return dg_errf(err, len, "twilio: account_sid and auth_token are required"), DG_ECONFIG;
         if (sim_twilio_apply(s, tw, err, len))
             return DG_ECONFIG;
     }
@@ -515,8 +521,9 @@ static int load_personas(sim *s, const cJSON *root, uint64_t seed, char *err, si
         c.now = now_cb;
         c.now_ud = s;
         if (!(s->shop = dg_shopsim_new(&c)))
-            return dg_errf(err, len, "shopify: shop_domain, client_secret and access_token "
-                                     "are required"),
+            return dg_errf(err, len,
+                           "shopify: shop_domain, client_secret and access_token "
+                           "are required"),
                    DG_ECONFIG;
         if (jstr(sh, "callback_url") && !(s->shop_callback = strdup(jstr(sh, "callback_url"))))
             return DG_ENOMEM;
@@ -631,18 +638,20 @@ int main(int argc, char **argv)
     uv_loop_init(&loop);
     s.loop = &loop;
     rc = load_config(&s, cfg, &listen, &root, err, sizeof err);
-    if (!rc && (rc = dg_http_server_new(&loop, &(dg_http_server_opts){.name = "sim",
-                                                                      .max_body_bytes = 8 << 20,
-                                                                      .max_connections = 8192},
+    if (!rc && (rc = dg_http_server_new(&loop,
+                                        &(dg_http_server_opts){.name = "sim",
+                                                               .max_body_bytes = 8 << 20,
+                                                               .max_connections = 8192},
                                         &s.srv)) != 0)
         snprintf(err, sizeof err, "cannot create the server");
     if (!rc && (rc = dg_http_server_route(s.srv, "*", "/", 1, &s, on_request, &s)) != 0)
         snprintf(err, sizeof err, "cannot route");
     if (!rc)
         rc = dg_http_server_listen(s.srv, listen, err, sizeof err);
-    if (!rc && (rc = dg_http_client_new(&loop, &(dg_http_client_opts){.user_agent = "duegate-sim",
-                                                                      .max_host_connections = 32},
-                                        &s.cli)) != 0)
+    if (!rc &&
+        (rc = dg_http_client_new(
+             &loop, &(dg_http_client_opts){.user_agent = "duegate-sim", .max_host_connections = 32},
+             &s.cli)) != 0)
         snprintf(err, sizeof err, "cannot create the HTTP client");
     cJSON_Delete(root);
     if (rc) {
@@ -663,7 +672,7 @@ int main(int argc, char **argv)
         dg_ctimer_stop(s.due_timer);
     if (s.cli)
         dg_http_client_free(s.cli); /* no callbacks from here on */
-    while (s.laters) { /* slow answers never given: the server frees the requests */
+    while (s.laters) {              /* slow answers never given: the server frees the requests */
         later *l = s.laters;
         s.laters = l->next;
         l->prev = NULL;

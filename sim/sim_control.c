@@ -52,12 +52,11 @@ int sim_twilio_apply(sim *s, const cJSON *tw, char *err, size_t len)
     cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(tw, "replies"))
     {
         if (!jstr(o, "phone") || !jstr(o, "body") ||
-            dg_twsim_script_reply(s->tw, jstr(o, "phone"), jstr(o, "body"),
-                                  (int64_t)cJSON_GetNumberValue(
-                                      cJSON_GetObjectItemCaseSensitive(o, "delay_ms")) > 0
-                                      ? (int64_t)cJSON_GetNumberValue(
-                                            cJSON_GetObjectItemCaseSensitive(o, "delay_ms"))
-                                      : 0) != 0) {
+            dg_twsim_script_reply(
+                s->tw, jstr(o, "phone"), jstr(o, "body"),
+                (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "delay_ms")) > 0
+                    ? (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "delay_ms"))
+                    : 0) != 0) {
             snprintf(err, len, "twilio.replies: each needs a phone and a body");
             return -1;
         }
@@ -214,8 +213,8 @@ static void ctl_twilio(sim *s, dg_http_req *req, const char *what, const cJSON *
     sim_respond_json(req, 200, cJSON_CreateObject());
 }
 
-static void ctl_shopify(sim *s, dg_http_req *req, const char *rest, const cJSON *b,
-                        const char *raw, size_t raw_len)
+static void ctl_shopify(sim *s, dg_http_req *req, const char *rest, const cJSON *b, const char *raw,
+                        size_t raw_len)
 {
     char id[64];
     const char *slash;
@@ -319,7 +318,8 @@ void sim_control(sim *s, dg_http_req *req, const char *path)
         sim_respond_json(req, 200, messages_json(s));
     else if (strcmp(p, "stats") == 0)
         sim_respond_json(req, 200, stats_json(s));
-    else if (strcmp(p, "faults") == 0) { /* {"whatsapp": {...}, "twilio": {...}, "shopify": {...}} */
+    else if (strcmp(p, "faults") ==
+             0) { /* {"whatsapp": {...}, "twilio": {...}, "shopify": {...}} */
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(b, "whatsapp");
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "twilio");
         const cJSON *sh = cJSON_GetObjectItemCaseSensitive(b, "shopify");

@@ -55,10 +55,10 @@ typedef struct sim {
     sim_hook *retries;
     hook_call *calls;
     later *laters;
-    double rate; /* scaled clock rate */
-    int max_attempts;       /* WhatsApp/Twilio webhook attempts (default 6) */
+    double rate;      /* scaled clock rate */
+    int max_attempts; /* WhatsApp/Twilio webhook attempts (default 6) */
     sim_counters hooks[SIM_N];
-    size_t inflight;        /* webhook POSTs in flight */
+    size_t inflight; /* webhook POSTs in flight */
     uv_signal_t sigint, sigterm;
     int stopping;
 } sim;
