@@ -50,7 +50,7 @@ CUSTOMERS = [
      "flow": "presale", "due_days": 3, "owed": "95.00", "total": "150.00",
      "items": [("Wool overshirt", "L / navy")],
      "wa": {"behaviour": "reply_text", "after_ms": 30 * MIN,
-            "text": "I get paid on Monday, I will pay on Dec 7"},
+            "text": "I get paid Monday, will pay Dec 7"},
      "operator": {"promise": "2026-12-07"}, "pay_after_stage": "followup", "expect": "paid"},
     {"key": "stop", "first": "Marta", "last": "Ruiz", "country": "ES", "province": "B",
      "city": "Barcelona", "locale": "es", "phone": "+34612000002", "currency": "EUR",
