@@ -9,8 +9,12 @@ python3-aiosmtpd), the simulator sim/duegate-sim (Shopify Admin + webhooks,
 WhatsApp Cloud API, Twilio) and the daemon with examples/demo.json, both on the same
 scaled clock (one virtual hour per wall second by default). Six orders are seeded
 through the Shopify persona; the simulated customers behave as scripted (pay, stay
-silent, ask, promise, STOP). The timeline printed is read from what really happened:
-the daemon's SQLite database (read-only: eng_cases, eng_touches), the simulator's
+silent, ask, promise, STOP). The demo also plays the merchant's operator: when a
+reply waits for a person and the customer named a date, it records the promise to
+pay through the daemon's admin API (127.0.0.1, a port the daemon picks; a random
+token passed in $DUEGATE_ADMIN_TOKEN, never printed). The timeline printed is read
+from what really happened: the daemon's SQLite database (read-only: eng_cases,
+eng_touches, eng_actions for the operator's actions), the simulator's
 records of the messages it received and the mails the SMTP server got. At the end: the
 tracking table of domain.md and the amount recovered. Ctrl-C stops everything.
 """
@@ -272,11 +276,24 @@ def local_of(ms, case):
     return "%s %-21s" % (t.strftime("%H:%M"), "(" + zone_of(case) + ")")
 
 
+def describe_action(a):
+    """An operator action (eng_actions row) as a timeline line."""
+    what, arg = a["what"], a["arg"] or ""
+    if what == "promise":
+        try:
+            by = dt.datetime.strptime(arg[:19], "%Y-%m-%dT%H:%M:%S").strftime("%a %d %b %H:%M UTC")
+        except ValueError:
+            by = arg
+        return "%s recorded a promise to pay by %s (admin API)" % (a["who"], by)
+    return "%s: %s%s (admin API)" % (a["who"], what.replace("_", " "), " " + arg if arg else "")
+
+
 class Timeline:
     def __init__(self, world):
         self.w = world
         self.touch_state = {}
         self.case_state = {}
+        self.action_from = 0
 
     def step(self):
         self.w.poll_records()
@@ -300,6 +317,11 @@ class Timeline:
                 why = name if name == "read" else "failed %s" % (t["error_code"] or "")
                 events.append((t["updated_at"], cs, t["stage"], t["channel"], "· " + why, "2"))
             self.touch_state[t["id"]] = st if (st >= 2 or prev is None) else prev
+        for a in self.w.query("SELECT * FROM eng_actions WHERE id > ? ORDER BY id", (self.action_from,)):
+            self.action_from = a["id"]
+            cs = cases.get(a["case_id"])
+            if cs:
+                events.append((a["at"], cs, "-", "operator", describe_action(a), "34"))
         for cid, cs in cases.items():
             key = (cs["status"], cs["feedback"] or "")
             prev = self.case_state.get(cid)
@@ -329,6 +351,11 @@ class Timeline:
 
 def summary(world):
     cases = world.query("SELECT * FROM eng_cases ORDER BY id")
+    promised = {a["case_id"]: a for a in world.query(
+        "SELECT * FROM eng_actions WHERE what = 'promise' ORDER BY id")}
+    followups = {r["case_id"]: r["n"] for r in world.query(
+        "SELECT case_id, count(DISTINCT step) n FROM eng_touches WHERE stage = 'followup' "
+        "AND status >= 2 AND status != 6 GROUP BY case_id")}
     head = ["customer", "order", "product", "balance", "due date", "last contact",
             "customer feedback", "next step"]
     rows = []
@@ -344,11 +371,20 @@ def summary(world):
         if status == "paid":
             recovered[cs["currency"]] = recovered.get(cs["currency"], 0) + cs["amount_minor"]
             nxt = "nothing: paid"
+        pa = promised.get(cs["id"])
+        if pa:  # the operator's promise (eng_actions) and what came of it
+            day = (pa["arg"] or "")[:10]
+            try:
+                day = dt.datetime.strptime(day, "%Y-%m-%d").strftime("%d %b")
+            except ValueError:
+                pass
+            nxt = "%s (promised for %s%s)" % (nxt, day,
+                                             "; after 1 follow-up" if followups.get(cs["id"]) else "")
         rows.append(["%s %s (%s)" % (cs["first_name"], cs["last_name"], cs["country"]), cs["order_name"],
                      (cs["items_summary"] or "")[:28], money(cs["amount_minor"], cs["currency"]),
                      ms_to_dt(due, zone_of(cs)).strftime("%d %b %H:%M") if due else "-",
                      ms_to_dt(last, zone_of(cs)).strftime("%d %b %H:%M") if last else "-",
-                     fb[:40], "[%s] %s" % (status, nxt[:48])])
+                     fb[:40], "[%s] %s" % (status, nxt[:64])])
     w = [max(width(str(r[i])) for r in [head] + rows) for i in range(len(head))]
     print()
     print(c("1", "  ".join(pad(h, w[i]) for i, h in enumerate(head))))
@@ -419,11 +455,19 @@ def run(a, build, sim_bin, work, mail_dir):
     cpath = os.path.join(work, "demo.json")
     with open(cpath, "w") as f:
         json.dump(cfg, f, indent=1)
+    token = scen.new_token()  # the admin API's token: in the daemon's environment only
+    dlog = os.path.join(work, "daemon.log")
     daemon = spawn([os.path.join(build, "duegate"), "run", "-c", cpath,
-                    "--plugin-dir", os.path.join(build, "plugins")], os.path.join(work, "daemon.log"))
+                    "--plugin-dir", os.path.join(build, "plugins")], dlog, env=scen.admin_env(token))
     wait_http("http://127.0.0.1:%d/" % dport, "the daemon")
+    try:
+        aport = scen.admin_port(dlog, daemon)
+    except RuntimeError as e:
+        raise SystemExit("demo: %s" % e)
     log("daemon on 127.0.0.1:%d, clock x%g from %s (log: %s)" % (
-        dport, a.rate, start, os.path.join(work, "daemon.log") if a.keep else "kept with --keep"))
+        dport, a.rate, start, dlog if a.keep else "kept with --keep"))
+    log("admin API on 127.0.0.1:%d (the demo's operator, %s, acts through it)" % (aport, scen.OPERATOR))
+    admin = scen.Admin("http://127.0.0.1:%d" % aport, token)
 
     _, wa_bodies = scen.wa_templates(os.path.join(TOP, "templates"))
     orders = scen.seed(sim_url)
@@ -439,6 +483,7 @@ def run(a, build, sim_bin, work, mail_dir):
     end_wall = t0 + a.minutes * 60
     end_virtual = a.days * 86400 / a.rate
     actor = scen.Customers(sim_url, orders)
+    operator = scen.Operator(admin, orders)
     while True:
         time.sleep(0.25)
         if daemon.poll() is not None or sim.poll() is not None:
@@ -446,6 +491,10 @@ def run(a, build, sim_bin, work, mail_dir):
                   (daemon.poll(), sim.poll(), work)))
             break
         cases = tl.step()
+        try:
+            operator.react(world)  # its action shows on the timeline from eng_actions
+        except (OSError, ValueError) as e:
+            log(c("31", "the operator's admin API call failed: %s" % e))
         for name, cu in actor.react(world):
             cs = next((x for x in cases.values() if x["order_name"] == name), None)
             if cs:

@@ -8,6 +8,9 @@ import datetime as dt
 import glob
 import json
 import os
+import re
+import secrets
+import time
 import urllib.request
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,6 +26,8 @@ SHOP = {"shop_domain": "demo-shop.myshopify.com", "access_token": "shpat_demo_to
 MIN = 60 * 1000
 
 # Who, where, and what they do. "expect" is the case status the test asserts.
+# "operator": what the merchant's person does once the case needs a person and
+# holds the customer's words (the demo plays the operator, through the admin API).
 CUSTOMERS = [
     {"key": "pays", "first": "Ana", "last": "Parker", "country": "US", "province": "NY",
      "city": "New York", "locale": "en", "phone": "+12125550101", "currency": "USD",
@@ -45,8 +50,8 @@ CUSTOMERS = [
      "flow": "presale", "due_days": 3, "owed": "95.00", "total": "150.00",
      "items": [("Wool overshirt", "L / navy")],
      "wa": {"behaviour": "reply_text", "after_ms": 30 * MIN,
-            "text": "I get paid Friday, I will pay on Dec 11"},
-     "expect": "paused"},
+            "text": "I get paid Monday, will pay Dec 7"},
+     "operator": {"promise": "2026-12-07"}, "pay_after_stage": "followup", "expect": "paid"},
     {"key": "stop", "first": "Marta", "last": "Ruiz", "country": "ES", "province": "B",
      "city": "Barcelona", "locale": "es", "phone": "+34612000002", "currency": "EUR",
      "flow": "presale", "due_days": 3, "owed": "60.00", "total": "90.00",
@@ -179,8 +184,11 @@ def sim_config(base, dport, clock, templates_dir):
 
 
 def daemon_config(base, top, work, dport, sim_url, smtp_port, clock):
+    """The daemon's configuration; the admin API on 127.0.0.1 port 0 (read the
+    port back with admin_port), its token from $DUEGATE_ADMIN_TOKEN (admin_env)."""
     cfg = copy.deepcopy(base)
     d = cfg["daemon"]
+    d["admin_listen"] = "127.0.0.1:0"
     d["state_db"] = os.path.join(work, "demo.db")
     d["templates_dir"] = os.path.join(top, "templates")
     d["listen"] = "127.0.0.1:%d" % dport
@@ -191,6 +199,86 @@ def daemon_config(base, top, work, dport, sim_url, smtp_port, clock):
     cfg["channels"]["sms"]["api_base"] = sim_url
     cfg["channels"]["email"]["smtp_url"] = "smtp://127.0.0.1:%d" % smtp_port
     return cfg
+
+
+# ------------------------------------------------------------ admin API
+
+OPERATOR = "demo-operator"
+TOKEN_ENV = "DUEGATE_ADMIN_TOKEN"  # examples/demo.json: "admin_token": {"env": ...}
+
+
+def admin_env(token):
+    """The daemon's environment: a fresh random admin token (never printed)."""
+    env = dict(os.environ)
+    env[TOKEN_ENV] = token
+    return env
+
+
+def new_token():
+    return secrets.token_urlsafe(32)
+
+
+def admin_port(log_path, proc=None, timeout=20):
+    """The admin listener's port, from the daemon's log line
+    `admin admin_listening addr=127.0.0.1:0 port=N` (it binds port 0)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with open(log_path, errors="replace") as f:
+                m = re.search(r" admin_listening .*\bport=(\d+)", f.read())
+            if m:
+                return int(m.group(1))
+        except OSError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise RuntimeError("the daemon's admin API did not start (see %s)" % log_path)
+
+
+class Admin:
+    """The admin API (docs/admin.md) as the demo's operator uses it."""
+
+    def __init__(self, url, token, who=OPERATOR):
+        self.url, self.token, self.who = url, token, who
+
+    def call(self, path, method="GET", body=None, timeout=10):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers={
+            "Content-Type": "application/json", "Authorization": "Bearer " + self.token,
+            "X-Duegate-Operator": self.who})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw = r.read()
+            return json.loads(raw) if raw else None
+
+    def case(self, case_id):
+        return self.call("/api/cases/%d" % case_id)
+
+    def promise(self, case_id, pay_by):
+        return self.call("/api/cases/%d/promise" % case_id, "POST", {"pay_by": pay_by})
+
+
+class Operator:
+    """The merchant's person: when a case needs a person and holds the words of
+    a customer whose scenario has an "operator" entry, records what the customer
+    said through the admin API (a promise to pay by the date), once per case."""
+
+    def __init__(self, admin, orders_):
+        self.admin = admin
+        self.by_name = {o["name"]: cu for o, cu in zip(orders_, CUSTOMERS)}
+        self.done = set()
+
+    def react(self, world):
+        acted = []
+        for r in world.query("SELECT id, order_name, feedback FROM eng_cases "
+                             "WHERE needs_person = 1 AND feedback IS NOT NULL AND feedback != ''"):
+            cu = self.by_name.get(r["order_name"])
+            if not cu or "operator" not in cu or r["order_name"] in self.done:
+                continue
+            self.done.add(r["order_name"])
+            case = self.admin.promise(r["id"], cu["operator"]["promise"])
+            acted.append((r["order_name"], cu, case))
+        return acted
 
 
 # ------------------------------------------------------------ simulator API

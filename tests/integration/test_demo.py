@@ -4,7 +4,10 @@ manual clocks: the real SMTP server, sim/duegate-sim and the daemon with
 examples/demo.json, both clocks at the demo's start and moved forward together
 in steps (POST /_sim/clock and /_duegate/clock, no sleeping for virtual time);
 after each step the test waits until nothing is in flight (the simulator's
-webhooks, touches being sent, SMTP). It then asserts each customer's outcome from
+webhooks, touches being sent, SMTP). The test plays the merchant's operator
+as the demo does: when Dan's reply is waiting for a person, it records his
+promise to pay through the real admin API (127.0.0.1 port 0, a random token in
+the daemon's environment). It then asserts each customer's outcome from
 the daemon's database, the messages the simulator received and the mails the SMTP
 server got. Run by `make check` from the build directory (the working directory
 holds duegate, plugins/ and sim/duegate-sim)."""
@@ -30,6 +33,12 @@ STEP_MS = 10 * 60 * 1000
 DAYS = 11
 
 
+def ms(iso):
+    import datetime as dt
+    return int(dt.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+
 def post(url, body):
     return scen.call(url, "POST", body, timeout=30)
 
@@ -46,9 +55,10 @@ class DemoScenario(unittest.TestCase):
             raise
 
     @classmethod
-    def spawn(cls, argv, name):
+    def spawn(cls, argv, name, env=None):
         with open(os.path.join(cls.work, name + ".log"), "wb") as log:
-            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.PIPE, stderr=log)
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.PIPE, stderr=log,
+                                 env=env)
         cls.procs.append(p)
         return p
 
@@ -81,8 +91,9 @@ class DemoScenario(unittest.TestCase):
         cpath = os.path.join(cls.work, "demo.json")
         with open(cpath, "w") as f:
             json.dump(cfg, f)
-        cls.spawn([os.path.join(BUILD, "duegate"), "run", "-c", cpath, "--plugin-dir",
-                   os.path.join(BUILD, "plugins")], "daemon")
+        token = scen.new_token()
+        daemon = cls.spawn([os.path.join(BUILD, "duegate"), "run", "-c", cpath, "--plugin-dir",
+                            os.path.join(BUILD, "plugins")], "daemon", env=scen.admin_env(token))
         cls.daemon = "http://127.0.0.1:%d" % dport
         for _ in range(200):  # the daemon starting (real time: process start-up)
             try:
@@ -92,9 +103,12 @@ class DemoScenario(unittest.TestCase):
                 time.sleep(0.05)
         else:
             raise AssertionError("the daemon did not start")
+        aport = scen.admin_port(os.path.join(cls.work, "daemon.log"), daemon)
+        cls.admin = scen.Admin("http://127.0.0.1:%d" % aport, token)
         cls.db = None
         cls.orders = scen.seed(cls.sim)
         cls.payer = scen.Customers(cls.sim, cls.orders)
+        cls.operator = scen.Operator(cls.admin, cls.orders)
         cls.run_scenario()
 
     @classmethod
@@ -139,6 +153,8 @@ class DemoScenario(unittest.TestCase):
             post(cls.sim + "/_sim/clock", {"advance_ms": STEP_MS})
             post(cls.daemon + "/_duegate/clock", {"advance_ms": STEP_MS})
             cls.settle()
+            if cls.operator.react(cls):
+                cls.settle()
             if cls.payer.react(cls):
                 cls.settle()
             cases = {r["id"]: r for r in cls.query("SELECT * FROM eng_cases")}
@@ -146,10 +162,18 @@ class DemoScenario(unittest.TestCase):
                 break
         cls.cases = {r["order_name"]: r for r in cls.query("SELECT * FROM eng_cases")}
         cls.touches = {}
-        for r in cls.query("SELECT c.order_name, t.stage, t.channel, t.status, t.error_code "
+        for r in cls.query("SELECT c.order_name, t.stage, t.channel, t.status, t.error_code, "
+                           "t.created_at, t.sent_at "
                            "FROM eng_touches t JOIN eng_cases c ON c.id = t.case_id ORDER BY t.id"):
             cls.touches.setdefault(r["order_name"], []).append(dict(r))
         cls.messages = scen.sim_messages(cls.sim)
+        cls.actions = {}
+        for r in cls.query("SELECT c.order_name, a.who, a.what, a.arg, a.at FROM eng_actions a "
+                           "JOIN eng_cases c ON c.id = a.case_id ORDER BY a.id"):
+            cls.actions.setdefault(r["order_name"], []).append(dict(r))
+        cls.history = cls.query("SELECT * FROM eng_history")
+        dan = cls.cases["#%d" % (1001 + [c["key"] for c in scen.CUSTOMERS].index("promises"))]
+        cls.dan_api = cls.admin.case(dan["id"])
 
     @classmethod
     def tearDownClass(cls):
@@ -214,11 +238,42 @@ class DemoScenario(unittest.TestCase):
         self.assertEqual(c["feedback"], "请问可以分两次付款吗？")
         self.assertEqual(self.sent(t), [("gentle", "whatsapp")])
 
-    def test_promised_date_is_kept_as_feedback_for_a_person(self):
+    def test_operator_records_the_promise_then_one_followup_then_payment(self):
         c, t = self.case("promises")
-        self.assertEqual(self.status(c), "paused")
-        self.assertIn("Dec 11", c["feedback"])
-        self.assertEqual(self.sent(t), [("gentle", "whatsapp")])
+        self.assertEqual(self.status(c), "paid")
+        self.assertEqual(c["needs_person"], 0)
+        self.assertIn("Dec 7", c["feedback"])
+        # the operator's action, through the admin API: who, what, the date
+        acts = self.actions.get(c["order_name"], [])
+        self.assertEqual([(a["who"], a["what"]) for a in acts], [("demo-operator", "promise")])
+        promise_at = ms("2026-12-07T23:59:59Z")
+        self.assertEqual(acts[0]["arg"][:19], "2026-12-07T23:59:59")
+        # after the reply (30 minutes after the gentle reminder), before the date
+        self.assertGreaterEqual(acts[0]["at"], t[0]["sent_at"] + 30 * scen.MIN)
+        self.assertLess(acts[0]["at"], promise_at)
+        # the gentle reminder, nothing until the date, then exactly one follow-up stage:
+        # its text has no pre-approved WhatsApp template, and WhatsApp's 24-hour window
+        # closed days ago, so the WhatsApp attempt fails and the stage falls back to SMS
+        self.assertEqual(self.sent(t), [("gentle", "whatsapp"), ("followup", "sms")])
+        self.assertEqual([x for x in t if acts[0]["at"] < x["created_at"] < promise_at], [])
+        follow = [x for x in t if x["stage"] == "followup"]
+        self.assertEqual([(x["channel"], x["error_code"]) for x in follow],
+                         [("whatsapp", "window_closed"), ("sms", "")])
+        self.assertTrue(all(x["created_at"] >= promise_at for x in follow))
+        self.assertEqual(len([x for x in t if x["stage"] != "followup"]), 1)
+        # then he paid: after the follow-up, later than his own date
+        self.assertGreaterEqual(c["changed_at"], follow[-1]["sent_at"])
+        kinds = [h["event"] for h in self.history if h["order_id"] == c["order_id"]]
+        self.assertEqual(kinds[-2:], ["paid", "promise_late"])
+        # the admin API's case: paid, the promise date, the operator's action in its timeline
+        self.assertEqual(self.dan_api["status"], "paid")
+        self.assertEqual(self.dan_api["promise_at"][:19], "2026-12-07T23:59:59")
+        tl = [(e["type"], e.get("stage") or e.get("what")) for e in self.dan_api["timeline"]
+              if e["type"] != "reply"]
+        self.assertEqual(tl, [("touch", "gentle"), ("action", "promise"), ("touch", "followup"),
+                              ("touch", "followup")])
+        act = [e for e in self.dan_api["timeline"] if e["type"] == "action"][0]
+        self.assertEqual((act["who"], act["arg"][:10]), ("demo-operator", "2026-12-07"))
 
     def test_stop_opts_out_and_nothing_more_is_sent(self):
         c, t = self.case("stop")
