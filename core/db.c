@@ -229,7 +229,7 @@ int dg_db_leave(dg_db *db, int rc, dg_db_done_cb done, void *ud)
     if (db->joined > 0)
         db->joined--;
     if ((rc < 0 && rc != DG_EEXIST) || !done) /* a duplicate waits too: its */
-        return rc;                             /* original may be in this batch */
+        return rc;                            /* original may be in this batch */
     if (db->n_w == db->cap_w) {
         size_t cap = db->cap_w ? db->cap_w * 2 : 16;
         struct dg__db_waiter *w = realloc(db->w, cap * sizeof *w);
