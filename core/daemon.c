@@ -170,6 +170,7 @@ static void backfill_stores(dgd *d)
 
 static void finalize(dgd *d)
 {
+    dg_db_set_loop(d->rt.db, NULL); /* commit the open batch, answer its writers */
     dg_admin_free(d->admin); /* first: its actions reach the engine */
     d->admin = NULL;
     dg_engine_stop(d->engine);
@@ -342,6 +343,8 @@ int dg_daemon_run(const dg_daemon_opts *o)
         rc = DG_ENOMEM;
     if (!rc)
         rc = dg_db_open(dbpath, 0, &d.rt.db, err, sizeof err);
+    if (!rc)
+        dg_db_set_loop(d.rt.db, &d.loop); /* group commit */
     if (!rc)
         rc = dg_kv_init(d.rt.db, err, sizeof err);
     if (!rc)

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include <duegate/types.h>
 
 #include "db.h"
@@ -57,6 +59,9 @@ void dg_db_close(dg_db *db)
 {
     if (!db)
         return;
+    dg_db_set_loop(db, NULL); /* normally done already, while the loop ran */
+    dg_db_flush(db);
+    free(db->w);
     if (db->sql)
         sqlite3_close_v2(db->sql);
     free(db->path);
@@ -68,6 +73,7 @@ int dg_db_migrate(dg_db *db, const char *component, const char *const *migration
 {
     sqlite3_stmt *st = NULL;
     int current = 0;
+    dg_db_flush(db);
     if (sqlite3_prepare_v2(db->sql,
                            "SELECT COALESCE(MAX(version),0) FROM schema_migrations"
                            " WHERE component=?",
@@ -107,4 +113,168 @@ int dg_db_migrate(dg_db *db, const char *component, const char *const *migration
         }
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ group commit */
+
+struct dg__db_waiter {
+    dg_db_done_cb cb;
+    void *ud;
+    int status; /* DG_PENDING while its batch is open */
+    int ok;     /* the writer's status, reported when the batch commits */
+};
+
+struct dg__db_batch {
+    uv_timer_t t;
+    dg_db *db; /* NULL once detached (the handle is closing) */
+    int armed;
+};
+
+static void batch_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static int raw(dg_db *db, const char *sql)
+{
+    return sqlite3_exec(db->sql, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : DG_EIO;
+}
+
+int dg_db_flush(dg_db *db)
+{
+    int rc;
+    if (!db || !db->open)
+        return 0;
+    db->open = 0;
+    rc = raw(db, "COMMIT");
+    if (rc)
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    else
+        db->commits++;
+    for (size_t i = 0; i < db->n_w; i++)
+        if (db->w[i].status == DG_PENDING)
+            db->w[i].status = rc ? rc : db->w[i].ok;
+    return rc;
+}
+
+static void run_waiters(dg_db *db)
+{
+    while (db->n_w) { /* callbacks may join a new batch */
+        struct dg__db_waiter *w = db->w;
+        size_t n = db->n_w, i;
+        for (i = 0; i < n && w[i].status != DG_PENDING; i++)
+            ;
+        if (i < n)
+            return; /* a batch is open again: the timer runs them */
+        db->w = NULL;
+        db->n_w = db->cap_w = 0;
+        for (i = 0; i < n; i++)
+            w[i].cb(w[i].ud, w[i].status);
+        free(w);
+    }
+}
+
+static void batch_fire(uv_timer_t *t)
+{
+    struct dg__db_batch *b = t->data;
+    b->armed = 0;
+    if (!b->db)
+        return;
+    dg_db_flush(b->db);
+    run_waiters(b->db);
+}
+
+static void batch_arm(dg_db *db)
+{
+    if (db->batch && !db->batch->armed && uv_timer_start(&db->batch->t, batch_fire, 0, 0) == 0)
+        db->batch->armed = 1;
+}
+
+void dg_db_set_loop(dg_db *db, struct uv_loop_s *loop)
+{
+    if (!db)
+        return;
+    if (db->batch) {
+        dg_db_flush(db);
+        run_waiters(db);
+        db->batch->db = NULL;
+        uv_close((uv_handle_t *)&db->batch->t, batch_closed);
+        db->batch = NULL;
+    }
+    db->loop = NULL;
+    if (!loop || !(db->batch = calloc(1, sizeof *db->batch)))
+        return;
+    uv_timer_init(loop, &db->batch->t);
+    db->batch->t.data = db->batch;
+    db->batch->db = db;
+    db->loop = loop;
+}
+
+int dg_db_join(dg_db *db)
+{
+    if (!db || !db->loop || !db->batch || db->tx_mode)
+        return DG_ENOTSUP;
+    if (!db->open) {
+        if (raw(db, "BEGIN IMMEDIATE"))
+            return DG_EIO;
+        db->open = 1;
+    }
+    batch_arm(db);
+    db->joined++;
+    return 0;
+}
+
+int dg_db_leave(dg_db *db, int rc, dg_db_done_cb done, void *ud)
+{
+    if (db->joined > 0)
+        db->joined--;
+    if ((rc < 0 && rc != DG_EEXIST) || !done) /* a duplicate waits too: its */
+        return rc;                            /* original may be in this batch */
+    if (db->n_w == db->cap_w) {
+        size_t cap = db->cap_w ? db->cap_w * 2 : 16;
+        struct dg__db_waiter *w = realloc(db->w, cap * sizeof *w);
+        if (!w) { /* cannot wait: commit now and answer at once */
+            int frc = dg_db_flush(db);
+            return frc ? frc : rc;
+        }
+        db->w = w;
+        db->cap_w = cap;
+    }
+    db->w[db->n_w].cb = done;
+    db->w[db->n_w].ud = ud;
+    db->w[db->n_w].ok = rc;
+    db->w[db->n_w].status = DG_PENDING;
+    db->n_w++;
+    if (!db->open) /* a transaction of the writer committed the batch */
+        db->w[db->n_w - 1].status = rc;
+    batch_arm(db);
+    return DG_PENDING;
+}
+
+int dg_db_tx_begin(dg_db *db)
+{
+    int rc;
+    if (db->joined && db->open) {
+        if ((rc = raw(db, "SAVEPOINT dg_tx")) == 0)
+            db->tx_mode = 1;
+        return rc;
+    }
+    dg_db_flush(db); /* the batch's writers learn its outcome; ours is separate */
+    if ((rc = raw(db, "BEGIN IMMEDIATE")) == 0)
+        db->tx_mode = 2;
+    return rc;
+}
+
+int dg_db_tx_commit(dg_db *db)
+{
+    int mode = db->tx_mode;
+    db->tx_mode = 0;
+    return raw(db, mode == 1 ? "RELEASE dg_tx" : "COMMIT");
+}
+
+int dg_db_tx_rollback(dg_db *db)
+{
+    int mode = db->tx_mode;
+    db->tx_mode = 0;
+    return raw(db, mode == 1 ? "ROLLBACK TO dg_tx; RELEASE dg_tx" : "ROLLBACK");
 }

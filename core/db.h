@@ -5,11 +5,28 @@
 #define DG_CORE_DB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sqlite3.h>
+
+struct uv_loop_s;
+struct dg__db_batch;
+struct dg__db_waiter;
+
+/* Called once the write batch a writer joined is committed (status: the
+ * writer's own status, DG_OK or DG_EEXIST) or failed (negative: nothing of
+ * the batch is stored). */
+typedef void (*dg_db_done_cb)(void *ud, int status);
 
 typedef struct dg_db {
     sqlite3 *sql;
     char *path;
+    /* group commit (see dg_db_join); private to db.c */
+    struct uv_loop_s *loop;
+    struct dg__db_batch *batch;
+    struct dg__db_waiter *w;
+    size_t n_w, cap_w;
+    int open, joined, tx_mode;
+    uint64_t commits; /* batch commits, for tests and benches */
 } dg_db;
 
 /* ":memory:" works for tests. synchronous=FULL unless `relaxed` (NORMAL). */
@@ -23,5 +40,33 @@ int dg_db_migrate(dg_db *db, const char *component, const char *const *migration
 
 /* Run SQL with no result rows; returns 0 or DG_EIO with err set. */
 int dg_db_exec(dg_db *db, const char *sql, char *err, size_t err_len);
+
+/* Group commit. Without a loop (the default: unit tests, simulate) every
+ * writer commits on its own, as before. With dg_db_set_loop, dg_db_join opens
+ * (or joins) one write transaction for the current loop iteration; a zero
+ * timer COMMITs it once on the next iteration and then calls the done
+ * callbacks of the writers that joined (a failed COMMIT fails every one of
+ * them: none may be acknowledged). Any transaction begun with dg_db_tx_begin
+ * by a writer that has not joined first commits the open batch, so work that
+ * acts outside the process (sends) never rests on unpersisted data.
+ * dg_db_set_loop(db, NULL) commits what is open, runs the callbacks and
+ * releases the timer (call it while the loop still runs). */
+void dg_db_set_loop(dg_db *db, struct uv_loop_s *loop);
+/* 0: joined (statements now run inside the batch); DG_ENOTSUP: no loop,
+ * write synchronously; DG_EIO: the batch could not be opened. */
+int dg_db_join(dg_db *db);
+/* Leave after writing; `rc` is the writer's status. With rc >= 0 or
+ * DG_EEXIST (the original may be in this very batch) and `done`,
+ * returns DG_PENDING and `done` is called after the commit; otherwise
+ * returns rc (or the status of an immediate commit when memory ran out). */
+int dg_db_leave(dg_db *db, int rc, dg_db_done_cb done, void *ud);
+/* Commit the open batch now (its callbacks still run from the timer). */
+int dg_db_flush(dg_db *db);
+
+/* One transaction: a SAVEPOINT inside the batch when joined, else (after
+ * committing any open batch) BEGIN IMMEDIATE ... COMMIT. Not nested. */
+int dg_db_tx_begin(dg_db *db);
+int dg_db_tx_commit(dg_db *db);
+int dg_db_tx_rollback(dg_db *db);
 
 #endif

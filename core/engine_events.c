@@ -383,11 +383,17 @@ int dg_engine_channel(dg_engine *e, dg_instance *inst, const dg_channel_event *e
     return rc < 0 ? rc : DG_OK;
 }
 
+/* Group commit: with a loop, the event joins the database's write batch and
+ * `done` runs once that batch is committed (the webhook is acknowledged only
+ * then); without one (tests, simulate), or without `done`, it commits now. */
 static int sink_order(void *ud, dg_instance *inst, const dg_order_event *ev, dg_emit_done_cb done,
                       void *done_ud)
 {
-    (void)done, (void)done_ud;
-    return dg_engine_order(ud, inst, ev);
+    dg_engine *e = ud;
+    dg_db *db = e->rt->db;
+    if (!done || !db || dg_db_join(db) != 0)
+        return dg_engine_order(e, inst, ev);
+    return dg_db_leave(db, dg_engine_order(e, inst, ev), done, done_ud);
 }
 
 static int sink_channel(void *ud, dg_instance *inst, const dg_channel_event *ev,

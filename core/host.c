@@ -274,8 +274,11 @@ static int h_state_put(dg_instance *inst, const char *key, const void *value, si
         return DG_ENOTSUP;
     if (!key || (!value && len))
         return DG_EINVAL;
-    return dg_kv_put(inst->rt->db, inst->name, key, value, len, dg_clock_now(inst->rt->clock),
-                     ttl_ms);
+    /* joins the open write batch, if any: committed with it this iteration */
+    int joined = dg_db_join(inst->rt->db) == 0;
+    int rc =
+        dg_kv_put(inst->rt->db, inst->name, key, value, len, dg_clock_now(inst->rt->clock), ttl_ms);
+    return joined ? dg_db_leave(inst->rt->db, rc, NULL, NULL) : rc;
 }
 
 static int h_state_del(dg_instance *inst, const char *key)

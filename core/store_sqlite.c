@@ -346,25 +346,17 @@ out:
     return rc;
 }
 
-static int exec_simple(sq *s, int q)
-{
-    sqlite3_stmt *st = stmt(s, q);
-    if (!st)
-        return DG_EIO;
-    return done(st, sqlite3_step(st) == SQLITE_DONE ? 0 : DG_EIO);
-}
-
 static int s_begin(dg_store *b)
 {
-    return exec_simple((sq *)b, Q_BEGIN);
+    return dg_db_tx_begin(((sq *)b)->db);
 }
 static int s_commit(dg_store *b)
 {
-    return exec_simple((sq *)b, Q_COMMIT);
+    return dg_db_tx_commit(((sq *)b)->db);
 }
 static int s_rollback(dg_store *b)
 {
-    return exec_simple((sq *)b, Q_ROLLBACK);
+    return dg_db_tx_rollback(((sq *)b)->db);
 }
 
 static int get_one(sq *s, int q, const col *cols, size_t n, void *out, sqlite3_stmt *st)
