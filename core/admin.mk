@@ -28,6 +28,8 @@ TESTS += tests/browser/run.sh
 EXTRA_DIST += tests/browser/run.sh tests/browser/console.mjs tests/browser/package.json \
 	tests/browser/package-lock.json
 CLEANFILES += tests/browser/artifacts/*.png
+tests_admin_test_admin_daemon_SOURCES = tests/admin/test_admin_daemon.c \
+	tests/integration/proc.c tests/integration/proc.h
 tests_admin_test_admin_daemon_CFLAGS = $(TEST_CFLAGS)
 tests_admin_test_admin_daemon_LDADD = $(TEST_LIBS)
 

@@ -108,6 +108,8 @@ tests_plugins_test_jsonl_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJS
 INTEGRATION_TESTS = tests/integration/test_daemon
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
+tests_integration_test_daemon_SOURCES = tests/integration/test_daemon.c \
+	tests/integration/proc.c tests/integration/proc.h
 tests_integration_test_daemon_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_daemon_LDADD = $(TEST_LIBS)
 

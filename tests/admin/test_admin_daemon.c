@@ -3,6 +3,8 @@
  * cleanly with no handle left; without a token the admin API stays off. */
 #include "../unit/cm.h"
 
+#include "../integration/proc.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -15,66 +17,6 @@
 
 static char g_dir[256];
 
-static const char *top(void)
-{
-    const char *t = getenv("DG_TOP_BUILDDIR");
-    return t ? t : ".";
-}
-
-/* Run duegate with args; stderr+stdout to a pipe returned in *fd. */
-static pid_t spawn(char *const argv[], int *fd)
-{
-    int p[2];
-    pid_t pid;
-    assert_int_equal(pipe(p), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *fd = p[0];
-    return pid;
-}
-
-/* Read until `needle` shows up (or EOF); returns everything read. */
-static char *read_until(int fd, const char *needle)
-{
-    size_t cap = 65536, len = 0;
-    char *buf = calloc(1, cap);
-    for (;;) {
-        ssize_t n = read(fd, buf + len, cap - len - 1);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (needle && strstr(buf, needle))
-            break;
-        if (len + 1 >= cap)
-            break;
-    }
-    return buf;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* One GET on a fresh connection; returns the whole answer (caller frees). */
 static char *http_get(int port, const char *path, const char *token)
@@ -116,9 +58,9 @@ static void write_cfg(const char *name, const char *admin)
              "    \"outbox\": {\"plugin\": \"jsonl\", \"path\": \"%s/outbox.jsonl\"}\n"
              "  }\n"
              "}\n",
-             getenv("DG_TOP_SRCDIR") ? getenv("DG_TOP_SRCDIR") : "..", admin, top(), g_dir);
+             getenv("DG_TOP_SRCDIR") ? getenv("DG_TOP_SRCDIR") : "..", admin, dgt_top(), g_dir);
     snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    write_file(path, cfg);
+    dgt_write_file(path, cfg);
 }
 
 static int setup(void **state)
@@ -134,10 +76,10 @@ static int setup(void **state)
 static int run_cli(char *const argv[], char **out)
 {
     int fd;
-    pid_t pid = spawn(argv, &fd);
-    *out = read_until(fd, NULL);
+    pid_t pid = dgt_spawn(argv, &fd);
+    *out = dgt_read_until(fd, NULL);
     close(fd);
-    return wait_exit(pid);
+    return dgt_wait_exit(pid);
 }
 
 static void test_daemon_admin_and_cli(void **state)
@@ -146,11 +88,11 @@ static void test_daemon_admin_and_cli(void **state)
     char bin[512], cfg[512], url[64], *out, *cli, *r;
     const char *p;
     int fd, port;
-    snprintf(bin, sizeof bin, "%s/duegate", top());
+    snprintf(bin, sizeof bin, "%s/duegate", dgt_top());
     snprintf(cfg, sizeof cfg, "%s/admin.json", g_dir);
     char *argv[] = {bin, "run", "-c", cfg, NULL};
-    pid_t pid = spawn(argv, &fd);
-    out = read_until(fd, " ready ");
+    pid_t pid = dgt_spawn(argv, &fd);
+    out = dgt_read_until(fd, " ready ");
     p = strstr(out, "admin_listening addr=127.0.0.1:0 port=");
     if (!p)
         fprintf(stderr, "daemon output:\n%s\n", out);
@@ -196,9 +138,9 @@ static void test_daemon_admin_and_cli(void **state)
         free(cli);
     }
     assert_int_equal(kill(pid, SIGTERM), 0);
-    r = read_until(fd, NULL);
+    r = dgt_read_until(fd, NULL);
     close(fd);
-    assert_int_equal(wait_exit(pid), 0);
+    assert_int_equal(dgt_wait_exit(pid), 0);
     assert_non_null(strstr(r, "info core stopped"));
     assert_null(strstr(r, "handles_left_open_at_exit"));
     free(r);
@@ -210,17 +152,17 @@ static void test_no_token_admin_off(void **state)
     (void)state;
     char bin[512], cfg[512], *out, *r;
     int fd;
-    snprintf(bin, sizeof bin, "%s/duegate", top());
+    snprintf(bin, sizeof bin, "%s/duegate", dgt_top());
     snprintf(cfg, sizeof cfg, "%s/noadmin.json", g_dir);
     char *argv[] = {bin, "run", "-c", cfg, NULL};
-    pid_t pid = spawn(argv, &fd);
-    out = read_until(fd, " ready ");
+    pid_t pid = dgt_spawn(argv, &fd);
+    out = dgt_read_until(fd, " ready ");
     assert_non_null(strstr(out, "admin_off"));
     assert_null(strstr(out, "admin_listening"));
     assert_int_equal(kill(pid, SIGTERM), 0);
-    r = read_until(fd, NULL);
+    r = dgt_read_until(fd, NULL);
     close(fd);
-    assert_int_equal(wait_exit(pid), 0);
+    assert_int_equal(dgt_wait_exit(pid), 0);
     assert_null(strstr(r, "handles_left_open_at_exit"));
     free(r);
     free(out);

@@ -1,6 +1,8 @@
 /* The real duegate binary: started, signalled, listed, and refused. */
 #include "../unit/cm.h"
 
+#include "proc.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,66 +16,6 @@
 
 static char g_dir[256];
 
-static const char *top(void)
-{
-    const char *t = getenv("DG_TOP_BUILDDIR");
-    return t ? t : ".";
-}
-
-/* Run duegate with args; stderr+stdout to a pipe returned in *fd. */
-static pid_t spawn(char *const argv[], int *fd)
-{
-    int p[2];
-    pid_t pid;
-    assert_int_equal(pipe(p), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *fd = p[0];
-    return pid;
-}
-
-/* Read until `needle` shows up (or EOF); returns everything read. */
-static char *read_until(int fd, const char *needle)
-{
-    size_t cap = 65536, len = 0;
-    char *buf = calloc(1, cap);
-    for (;;) {
-        ssize_t n = read(fd, buf + len, cap - len - 1);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (needle && strstr(buf, needle))
-            break;
-        if (len + 1 >= cap)
-            break;
-    }
-    return buf;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 static int setup(void **state)
 {
@@ -92,10 +34,10 @@ static int setup(void **state)
              "    \"slow\": {\"plugin\": \"fake_good\", \"async_ms\": 60000, \"drain_ms\": 10}\n"
              "  }\n"
              "}\n",
-             getenv("DG_TOP_SRCDIR") ? getenv("DG_TOP_SRCDIR") : "..", top(),
+             getenv("DG_TOP_SRCDIR") ? getenv("DG_TOP_SRCDIR") : "..", dgt_top(),
              getenv("DG_FAKE_PLUGIN_DIR") ? getenv("DG_FAKE_PLUGIN_DIR") : "", g_dir);
     snprintf(path, sizeof path, "%s/duegate.json", g_dir);
-    write_file(path, cfg);
+    dgt_write_file(path, cfg);
     return 0;
 }
 
@@ -132,11 +74,11 @@ static void run_and_signal(int sig)
 {
     char bin[512], cfg[512];
     int fd;
-    snprintf(bin, sizeof bin, "%s/duegate", top());
+    snprintf(bin, sizeof bin, "%s/duegate", dgt_top());
     snprintf(cfg, sizeof cfg, "%s/duegate.json", g_dir);
     char *argv[] = {bin, "run", "-c", cfg, NULL};
-    pid_t pid = spawn(argv, &fd);
-    char *out = read_until(fd, " ready ");
+    pid_t pid = dgt_spawn(argv, &fd);
+    char *out = dgt_read_until(fd, " ready ");
     if (!strstr(out, " ready "))
         fprintf(stderr, "daemon output:\n%s\n", out);
     assert_non_null(strstr(out, "info core ready instances=2"));
@@ -145,9 +87,9 @@ static void run_and_signal(int sig)
     /* the listener answers; a keep-alive connection stays open across shutdown */
     int conn = http_404(atoi(strstr(out, "http_listening addr=127.0.0.1:0 port=") + 37));
     assert_int_equal(kill(pid, sig), 0);
-    char *rest = read_until(fd, NULL);
+    char *rest = dgt_read_until(fd, NULL);
     close(fd);
-    assert_int_equal(wait_exit(pid), 0);
+    assert_int_equal(dgt_wait_exit(pid), 0);
     assert_non_null(strstr(rest, sig == SIGINT ? "shutdown_requested signal=SIGINT"
                                                : "shutdown_requested signal=SIGTERM"));
     assert_non_null(strstr(rest, "info outbox instance_stopped"));
@@ -176,35 +118,35 @@ static void test_check_config_and_errors(void **state)
     (void)state;
     char bin[512], cfg[512], bad[512];
     int fd;
-    snprintf(bin, sizeof bin, "%s/duegate", top());
+    snprintf(bin, sizeof bin, "%s/duegate", dgt_top());
     snprintf(cfg, sizeof cfg, "%s/duegate.json", g_dir);
     char *ok[] = {bin, "check-config", "-c", cfg, NULL};
-    pid_t pid = spawn(ok, &fd);
-    char *out = read_until(fd, NULL);
+    pid_t pid = dgt_spawn(ok, &fd);
+    char *out = dgt_read_until(fd, NULL);
     close(fd);
-    assert_int_equal(wait_exit(pid), 0);
+    assert_int_equal(dgt_wait_exit(pid), 0);
     assert_non_null(strstr(out, "configuration OK (2 channel and 0 store instances)"));
     free(out);
     /* a plugin key the schema does not know, on line 3 */
     snprintf(bad, sizeof bad, "%s/bad.json", g_dir);
-    write_file(bad, "{\"daemon\": {\"plugin_dirs\": [\"../plugins\"], \"templates_dir\": \"/nonexistent\"},\n"
+    dgt_write_file(bad, "{\"daemon\": {\"plugin_dirs\": [\"../plugins\"], \"templates_dir\": \"/nonexistent\"},\n"
                     " \"channels\": {\"outbox\": {\"plugin\": \"jsonl\",\n"
                     "   \"path\": \"x\", \"colour\": \"red\"}}}\n");
     char dirs[600];
-    snprintf(dirs, sizeof dirs, "%s/plugins", top());
+    snprintf(dirs, sizeof dirs, "%s/plugins", dgt_top());
     char *badv[] = {bin, "check-config", "-c", bad, "--plugin-dir", dirs, NULL};
-    pid = spawn(badv, &fd);
-    out = read_until(fd, NULL);
+    pid = dgt_spawn(badv, &fd);
+    out = dgt_read_until(fd, NULL);
     close(fd);
-    assert_int_equal(wait_exit(pid), 1);
+    assert_int_equal(dgt_wait_exit(pid), 1);
     assert_non_null(strstr(out, "bad.json:3: channels.outbox.colour: unknown key"));
     free(out);
     /* run refuses the same file without starting anything */
     char *runv[] = {bin, "run", "-c", bad, "--plugin-dir", dirs, NULL};
-    pid = spawn(runv, &fd);
-    out = read_until(fd, NULL);
+    pid = dgt_spawn(runv, &fd);
+    out = dgt_read_until(fd, NULL);
     close(fd);
-    assert_int_equal(wait_exit(pid), 1);
+    assert_int_equal(dgt_wait_exit(pid), 1);
     assert_null(strstr(out, " ready "));
     free(out);
 }
@@ -214,23 +156,23 @@ static void test_plugins_listing(void **state)
     (void)state;
     char bin[512], dirs[600];
     int fd;
-    snprintf(bin, sizeof bin, "%s/duegate", top());
-    snprintf(dirs, sizeof dirs, "%s/plugins", top());
+    snprintf(bin, sizeof bin, "%s/duegate", dgt_top());
+    snprintf(dirs, sizeof dirs, "%s/plugins", dgt_top());
     char *argv[] = {bin, "plugins", "--plugin-dir", dirs, NULL};
-    pid_t pid = spawn(argv, &fd);
-    char *out = read_until(fd, NULL);
+    pid_t pid = dgt_spawn(argv, &fd);
+    char *out = dgt_read_until(fd, NULL);
     close(fd);
-    assert_int_equal(wait_exit(pid), 0);
+    assert_int_equal(dgt_wait_exit(pid), 0);
     assert_non_null(strstr(out, "jsonl"));
     assert_non_null(strstr(out, "1.0"));
     assert_non_null(strstr(out, "channel"));
     free(out);
     /* the fake plugins: the wrong major is refused, naming file and both versions */
     char *fk[] = {bin, "plugins", "--plugin-dir", getenv("DG_FAKE_PLUGIN_DIR"), NULL};
-    pid = spawn(fk, &fd);
-    out = read_until(fd, NULL);
+    pid = dgt_spawn(fk, &fd);
+    out = dgt_read_until(fd, NULL);
     close(fd);
-    assert_int_equal(wait_exit(pid), 1);
+    assert_int_equal(dgt_wait_exit(pid), 1);
     assert_non_null(strstr(out, "fake_major.so: plugin ABI 2.0 is incompatible: this duegate "
                                 "provides ABI 1.0"));
     free(out);
@@ -241,20 +183,20 @@ static void test_version_and_usage(void **state)
     (void)state;
     char bin[512];
     int fd;
-    snprintf(bin, sizeof bin, "%s/duegate", top());
+    snprintf(bin, sizeof bin, "%s/duegate", dgt_top());
     char *v[] = {bin, "--version", NULL};
-    pid_t pid = spawn(v, &fd);
-    char *out = read_until(fd, NULL);
+    pid_t pid = dgt_spawn(v, &fd);
+    char *out = dgt_read_until(fd, NULL);
     close(fd);
-    assert_int_equal(wait_exit(pid), 0);
+    assert_int_equal(dgt_wait_exit(pid), 0);
     assert_non_null(strstr(out, "duegate "));
     assert_non_null(strstr(out, "plugin ABI 1.0"));
     free(out);
     char *u[] = {bin, "frobnicate", NULL};
-    pid = spawn(u, &fd);
-    out = read_until(fd, NULL);
+    pid = dgt_spawn(u, &fd);
+    out = dgt_read_until(fd, NULL);
     close(fd);
-    assert_int_equal(wait_exit(pid), 2);
+    assert_int_equal(dgt_wait_exit(pid), 2);
     assert_non_null(strstr(out, "unknown command 'frobnicate'"));
     free(out);
 }
