@@ -15,7 +15,8 @@ tests_plugins_test_sms_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJSON
 SMSEMAIL_TESTS_EMAIL = tests/plugins/test_email
 check_PROGRAMS += $(SMSEMAIL_TESTS_EMAIL)
 TESTS += $(SMSEMAIL_TESTS_EMAIL)
-tests_plugins_test_email_SOURCES = tests/plugins/test_email.c plugins/email/email.c \
+tests_plugins_test_email_SOURCES = tests/plugins/test_email.c plugins/email/email.c plugins/email/email_routes.c \
+	plugins/email/email_int.h \
 	plugins/email/mime.c plugins/email/mime.h
 tests_plugins_test_email_CFLAGS = $(SMSEMAIL_TEST_CFLAGS)
 tests_plugins_test_email_LDADD = tests/plugins/libfakehost.la $(TEST_LIBS) $(CJSON_LIBS)

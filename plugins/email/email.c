@@ -20,38 +20,12 @@
 #include <cjson/cJSON.h>
 #include <duegate/plugin.h>
 
+#include "email_int.h"
 #include "mime.h"
-
-typedef struct em em;
-
-typedef struct send_ctx {
-    em *e;
-    dg_op op;
-    dg_http_call *call;
-    char message_id[160];
-    struct send_ctx *prev, *next;
-} send_ctx;
-
-struct em {
-    const dg_host *host;
-    dg_instance *inst;
-    const char *smtp_url, *username, *password, *from_address, *from_name, *reply_to;
-    const char *inbound_secret;
-    int require_tls, verify_peer, list_unsubscribe, inbound_enabled;
-    int64_t timeout_ms, tempfail_retry_ms;
-    char secret[80]; /* HMAC key of unsubscribe tokens */
-    char unsub_path[160], inbound_path[160];
-    char *unsub_url; /* public URL of unsub_path */
-    const char *domain;
-    uint64_t seq;
-    send_ctx *inflight;
-    int stopping;
-    dg_op stop_op;
-};
 
 /* -------------------------------------------------------------- helpers */
 
-static void logkv(em *e, dg_log_level lvl, const char *ev, const char *k, const char *v, int fl)
+void em_logkv(em *e, dg_log_level lvl, const char *ev, const char *k, const char *v, int fl)
 {
     dg_kv kv[1] = {{k, v, fl}};
     e->host->log(e->inst, lvl, ev, kv, k ? 1 : 0);
@@ -112,7 +86,7 @@ static void lower(char *s)
 }
 
 /* Unforgeable unsubscribe token for addr (already lowercased). */
-static int make_token(em *e, const char *addr, char *out, size_t cap)
+int em_make_token(em *e, const char *addr, char *out, size_t cap)
 {
     unsigned char mac[32];
     size_t n = strlen(addr);
@@ -127,14 +101,14 @@ static int make_token(em *e, const char *addr, char *out, size_t cap)
 }
 
 /* The address a token stands for, or -1 if it was not minted by us. */
-static int check_token(em *e, const char *tok, char *addr, size_t cap)
+int em_check_token(em *e, const char *tok, char *addr, size_t cap)
 {
     const char *dot = tok ? strchr(tok, '.') : NULL;
     char want[700];
     if (!dot || unhex(tok, (size_t)(dot - tok), addr, cap) != 0 || !dg__mime_addr_ok(addr))
         return -1;
     lower(addr);
-    if (make_token(e, addr, want, sizeof want) != DG_OK)
+    if (em_make_token(e, addr, want, sizeof want) != DG_OK)
         return -1;
     return e->host->ct_equal(want, strlen(want), tok, strlen(tok)) ? 0 : -1;
 }
@@ -225,7 +199,7 @@ static void on_smtp_done(void *ud, const dg_http_response *r)
         snprintf(code, sizeof code, "%d", r->status);
         res.error_code = r->transport_error == DG_HTTP_OK ? code : NULL;
         res.error_message = k.why;
-        logkv(e, DG_LOG_WARN, "email_send_failed", "reply",
+        em_logkv(e, DG_LOG_WARN, "email_send_failed", "reply",
               r->transport_error == DG_HTTP_OK ? code : r->error_message, 0);
         e->host->metric_add(e->inst, "duegate_email_failed_total", NULL, 0, 1);
     }
@@ -280,7 +254,7 @@ static int em_send(void *self, const dg_outbound_message *m, dg_op op)
     lower(to);
     if (e->list_unsubscribe) {
         size_t n;
-        if (make_token(e, to, token, sizeof token) != DG_OK) {
+        if (em_make_token(e, to, token, sizeof token) != DG_OK) {
             free(c);
             return fail_now(e, op, DG_ERRC_PERMANENT, "address too long");
         }
@@ -338,256 +312,6 @@ fail:
     dg__mbuf_free(&msg);
     free(url);
     return rc;
-}
-
-/* -------------------------------------------------------------- webhooks */
-
-static void respond(em *e, dg_http_req *req, int status, const char *ctype, const char *body)
-{
-    dg_kv h[2] = {{"Content-Type", ctype, DG_KV_PLAIN}, {"Cache-Control", "no-store", DG_KV_PLAIN}};
-    e->host->http_respond(req, status, h, 2, body, strlen(body));
-}
-
-static void html_escape(dg__mbuf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            dg__mbuf_str(b, "&amp;");
-            break;
-        case '<':
-            dg__mbuf_str(b, "&lt;");
-            break;
-        case '>':
-            dg__mbuf_str(b, "&gt;");
-            break;
-        case '"':
-            dg__mbuf_str(b, "&quot;");
-            break;
-        case '\'':
-            dg__mbuf_str(b, "&#39;");
-            break;
-        default:
-            dg__mbuf_add(b, s, 1);
-        }
-    }
-}
-
-static void page(em *e, dg_http_req *req, int status, const char *title, const char *addr,
-                 const char *token)
-{
-    dg__mbuf b = {0};
-    dg__mbuf_str(&b, "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
-                     "<meta name=\"robots\" content=\"noindex\"><title>");
-    dg__mbuf_str(&b, title);
-    dg__mbuf_str(&b, "</title></head><body><h1>");
-    dg__mbuf_str(&b, title);
-    dg__mbuf_str(&b, "</h1>");
-    if (token) {
-        dg__mbuf_str(&b, "<p>Stop e-mail reminders to <b>");
-        html_escape(&b, addr);
-        dg__mbuf_str(&b, "</b>?</p><form method=\"post\" action=\"?t=");
-        html_escape(&b, token);
-        dg__mbuf_str(&b, "\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"
-                         "<button type=\"submit\">Unsubscribe</button></form>");
-    } else if (addr) {
-        dg__mbuf_str(&b, "<p>We will not send e-mail reminders to <b>");
-        html_escape(&b, addr);
-        dg__mbuf_str(&b, "</b> any more.</p>");
-    } else {
-        dg__mbuf_str(&b, "<p>This link is not valid.</p>");
-    }
-    dg__mbuf_str(&b, "</body></html>\n");
-    if (b.oom)
-        respond(e, req, 500, "text/plain", "out of memory");
-    else
-        respond(e, req, status, "text/html; charset=utf-8", b.p);
-    dg__mbuf_free(&b);
-}
-
-/* Token from the query, else from a form body (t=...). */
-static int request_address(em *e, dg_http_req *req, char *addr, size_t cap)
-{
-    const dg_host *H = e->host;
-    const char *q = H->http_req_query(req);
-    dg_form *f = q && *q ? H->form_parse(q, strlen(q)) : NULL;
-    const char *t = f ? H->form_get(f, "t") : NULL;
-    int rc = -1;
-    dg_form *bf = NULL;
-    if (!t && strcmp(H->http_req_method(req), "POST") == 0) {
-        size_t len = 0;
-        const char *body = H->http_req_body(req, &len);
-        bf = H->form_parse(body ? body : "", body ? len : 0);
-        t = bf ? H->form_get(bf, "t") : NULL;
-    }
-    if (t)
-        rc = check_token(e, t, addr, cap);
-    if (f)
-        H->form_free(f);
-    if (bf)
-        H->form_free(bf);
-    return rc;
-}
-
-static void on_unsub_get(void *ud, dg_http_req *req)
-{
-    em *e = ud;
-    char addr[300], token[700];
-    if (request_address(e, req, addr, sizeof addr) != 0 ||
-        make_token(e, addr, token, sizeof token) != DG_OK) {
-        page(e, req, 403, "Link not valid", NULL, NULL);
-        return;
-    }
-    /* A GET changes nothing: mail scanners follow links. */
-    page(e, req, 200, "Unsubscribe", addr, token);
-}
-
-typedef struct pending_answer {
-    em *e;
-    dg_http_req *req;
-    int kind; /* 0 unsubscribe page, 1 inbound JSON */
-    char addr[300];
-    int in_call, called, status; /* done may run inside emit itself */
-} pending_answer;
-
-static void answer(pending_answer *p, int rc)
-{
-    if (rc != DG_OK && rc != DG_EEXIST)
-        respond(p->e, p->req, 500, "text/plain", "cannot store the event, try again");
-    else if (p->kind == 0)
-        page(p->e, p->req, 200, "Unsubscribed", p->addr, NULL);
-    else
-        respond(p->e, p->req, 200, "application/json", "{\"ok\":true}");
-}
-
-static void on_emitted(void *ud, int status)
-{
-    pending_answer *p = ud;
-    if (p->in_call) {
-        p->called = 1;
-        p->status = status;
-        return;
-    }
-    answer(p, status);
-    free(p);
-}
-
-static void emit_and_answer(em *e, dg_http_req *req, const dg_channel_event *ev, int kind,
-                            const char *addr)
-{
-    pending_answer *p = calloc(1, sizeof *p);
-    int rc;
-    if (!p) {
-        respond(e, req, 500, "text/plain", "out of memory");
-        return;
-    }
-    p->e = e;
-    p->req = req;
-    p->kind = kind;
-    snprintf(p->addr, sizeof p->addr, "%s", addr);
-    p->in_call = 1;
-    rc = e->host->emit_channel_event(e->inst, ev, on_emitted, p);
-    p->in_call = 0;
-    if (p->called)
-        rc = p->status;
-    else if (rc == DG_PENDING)
-        return; /* on_emitted answers */
-    answer(p, rc);
-    free(p);
-}
-
-static void on_unsub_post(void *ud, dg_http_req *req)
-{
-    em *e = ud;
-    char addr[300], dedupe[320];
-    dg_channel_event ev;
-    if (request_address(e, req, addr, sizeof addr) != 0) {
-        e->host->metric_add(e->inst, "duegate_webhook_rejected_total", NULL, 0, 1);
-        page(e, req, 403, "Link not valid", NULL, NULL);
-        return;
-    }
-    DG_INIT(&ev);
-    ev.kind = DG_CHEV_OPTED_OUT;
-    ev.address = addr;
-    ev.occurred_at = e->host->now_ms(e->inst);
-    snprintf(dedupe, sizeof dedupe, "unsubscribe:%s", addr);
-    ev.dedupe_key = dedupe;
-    logkv(e, DG_LOG_INFO, "email_unsubscribe", "address", addr, DG_KV_EMAIL);
-    emit_and_answer(e, req, &ev, 0, addr);
-}
-
-static void on_inbound(void *ud, dg_http_req *req)
-{
-    em *e = ud;
-    const dg_host *H = e->host;
-    const char *sec = H->http_req_header(req, "X-Duegate-Secret");
-    const char *auth = H->http_req_header(req, "Authorization");
-    const char *ctype = H->http_req_header(req, "Content-Type");
-    const char *body, *from = NULL, *subject = NULL, *text = NULL, *mid = NULL;
-    size_t len = 0;
-    cJSON *j = NULL;
-    dg_form *f = NULL;
-    char addr[300], dedupe[300];
-    dg_channel_event ev;
-    if (!sec && auth && strncasecmp(auth, "Bearer ", 7) == 0)
-        sec = auth + 7;
-    if (!sec || !H->ct_equal(sec, strlen(sec), e->inbound_secret, strlen(e->inbound_secret))) {
-        H->metric_add(e->inst, "duegate_webhook_rejected_total", NULL, 0, 1);
-        respond(e, req, sec ? 403 : 401, "text/plain", "bad or missing secret");
-        return;
-    }
-    body = H->http_req_body(req, &len);
-    if (ctype && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0) {
-        f = H->form_parse(body ? body : "", body ? len : 0);
-        if (f) {
-            from = H->form_get(f, "from");
-            if (!from)
-                from = H->form_get(f, "sender");
-            subject = H->form_get(f, "subject");
-            text = H->form_get(f, "text");
-            if (!text)
-                text = H->form_get(f, "stripped-text");
-            if (!text)
-                text = H->form_get(f, "body-plain");
-            mid = H->form_get(f, "message_id");
-            if (!mid)
-                mid = H->form_get(f, "Message-Id");
-        }
-    } else if ((j = cJSON_ParseWithLength(body ? body : "", len)) != NULL) {
-        const cJSON *v;
-        if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(j, "from")))
-            from = v->valuestring;
-        if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(j, "subject")))
-            subject = v->valuestring;
-        if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(j, "text")))
-            text = v->valuestring;
-        if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(j, "message_id")))
-            mid = v->valuestring;
-    }
-    if (dg__mail_extract_address(from, addr, sizeof addr) != 0) {
-        respond(e, req, 400, "text/plain", "a valid \"from\" is required");
-        goto out;
-    }
-    DG_INIT(&ev);
-    ev.address = addr;
-    ev.occurred_at = H->now_ms(e->inst);
-    ev.provider_message_id = mid;
-    if (dg__mail_is_optout(text, 0) || dg__mail_is_optout(subject, 1)) {
-        ev.kind = DG_CHEV_OPTED_OUT;
-    } else {
-        ev.kind = DG_CHEV_REPLIED;
-        ev.text = text && *text ? text : (subject ? subject : "");
-    }
-    if (mid) {
-        snprintf(dedupe, sizeof dedupe, "%s:inbound", mid);
-        ev.dedupe_key = dedupe;
-    }
-    logkv(e, DG_LOG_INFO, "email_inbound", "from", addr, DG_KV_EMAIL);
-    emit_and_answer(e, req, &ev, 1, addr);
-out:
-    cJSON_Delete(j);
-    if (f)
-        H->form_free(f);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -690,13 +414,13 @@ static int em_start(void *self, char *err, size_t len)
     if (rc != DG_OK)
         return rc;
     if (strncmp(e->smtp_url, "smtp://", 7) == 0 && !e->require_tls)
-        logkv(e, DG_LOG_WARN, "email_plaintext_smtp", "hint",
+        em_logkv(e, DG_LOG_WARN, "email_plaintext_smtp", "hint",
               "require_tls is false: credentials and mail may travel in clear", 0);
-    rc = e->host->http_route(e->inst, "GET", e->unsub_path, on_unsub_get, e);
+    rc = e->host->http_route(e->inst, "GET", e->unsub_path, em_on_unsub_get, e);
     if (rc == DG_OK)
-        rc = e->host->http_route(e->inst, "POST", e->unsub_path, on_unsub_post, e);
+        rc = e->host->http_route(e->inst, "POST", e->unsub_path, em_on_unsub_post, e);
     if (rc == DG_OK && e->inbound_enabled)
-        rc = e->host->http_route(e->inst, "POST", e->inbound_path, on_inbound, e);
+        rc = e->host->http_route(e->inst, "POST", e->inbound_path, em_on_inbound, e);
     if (rc != DG_OK) {
         snprintf(err, len, "cannot register webhook routes: %s", e->host->strerror(rc));
         return rc;
