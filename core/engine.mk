@@ -6,6 +6,6 @@ core_libdgcore_la_SOURCES += \
 	core/schedule.h core/schedule.c \
 	core/playbook.h core/playbook.c \
 	core/segments.h core/segments.c \
-	core/engine.h core/engine_int.h core/engine.c core/engine_send.c core/engine_events.c \
+	core/engine.h core/engine_int.h core/engine.c core/engine_life.c core/engine_send.c core/engine_events.c \
 	core/simchan.h core/simchan.c \
 	core/cmd_simulate.c

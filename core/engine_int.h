@@ -75,4 +75,12 @@ int dg__case_zones(const dg_engine *e, const dg_case *c, dg_zones *z);
 int64_t dg__paid_history(dg_engine *e, const dg_case *c);
 void dg__customer_key(const dg_case *c, char *out, size_t len);
 
+/* A growable list of touches, filled by dg__touch_collect (a store visitor);
+ * the caller frees v. */
+typedef struct dg__tlist {
+    dg_touch *v;
+    size_t n, cap;
+} dg__tlist;
+void dg__touch_collect(void *ud, const dg_touch *t);
+
 #endif
