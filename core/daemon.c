@@ -1,4 +1,5 @@
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "error.h"
 #include "http_client.h"
 #include "http_server.h"
+#include "inbox.h"
 #include "instance.h"
 #include "kv.h"
 #include "log.h"
@@ -170,6 +172,10 @@ static void backfill_stores(dgd *d)
 
 static void finalize(dgd *d)
 {
+    /* entries not yet on disk get there (their senders are answered); the
+     * unprocessed rest waits in the journal for the next start */
+    dg_inbox_close(d->rt.inbox);
+    d->rt.inbox = NULL;
     dg_db_set_loop(d->rt.db, NULL); /* commit the open batch, answer its writers */
     dg_admin_free(d->admin); /* first: its actions reach the engine */
     d->admin = NULL;
@@ -223,6 +229,7 @@ static void begin_shutdown(dgd *d, const char *why)
     uv_signal_stop(&d->sigint);
     uv_signal_stop(&d->sigterm);
     dg_engine_stop(d->engine); /* no new sends; completions are still recorded */
+    dg_inbox_pause(d->rt.inbox); /* the backlog waits for the next start */
     dg_admin_free(d->admin);   /* no operator action on a stopping engine */
     d->admin = NULL;
     d->stopping = 1; /* guard while we iterate */
@@ -347,6 +354,18 @@ int dg_daemon_run(const dg_daemon_opts *o)
         dg_db_set_loop(d.rt.db, &d.loop); /* group commit */
     if (!rc)
         rc = dg_kv_init(d.rt.db, err, sizeof err);
+    if (!rc && strcmp(dbpath, ":memory:") != 0) {
+        /* webhook bodies wait here between their 200 and their processing */
+        char *dir = malloc(strlen(dbpath) + 8);
+        if (!dir)
+            rc = DG_ENOMEM;
+        else {
+            sprintf(dir, "%s-inbox", dbpath);
+            rc = dg_inbox_open(&d.loop, d.rt.db, dir, dg_host_inbox_deliver, &d.rt, &d.rt.inbox,
+                               err, sizeof err);
+            free(dir);
+        }
+    }
     if (!rc)
         rc = dg_store_sqlite_open(d.rt.db, &d.store, err, sizeof err);
     if (!rc)
@@ -405,6 +424,7 @@ int dg_daemon_run(const dg_daemon_opts *o)
         uv_signal_start(&d.sigint, on_signal, SIGINT);
         uv_signal_start(&d.sigterm, on_signal, SIGTERM);
         dg_logf(DG_LOG_INFO, "core", "ready", "instances", n, "config", d.cfg->path, NULL);
+        dg_inbox_resume(d.rt.inbox); /* what the last run acknowledged, then the new */
         backfill_stores(&d);
     }
     uv_run(&d.loop, UV_RUN_DEFAULT);

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "form.h"
 #include "host_http.h"
+#include "inbox.h"
 #include "instance.h"
 #include "kv.h"
 #include "log.h"
@@ -256,6 +257,47 @@ static int h_emit_channel_event(dg_instance *inst, const dg_channel_event *ev,
     return inst->rt->sink.channel(inst->rt->sink.ud, inst, &copy, done, ud);
 }
 
+/* ----------------------------------------------------------------- inbox */
+
+typedef int (*inbox_op)(void *, const dg_kv *, size_t, const void *, size_t);
+
+static inbox_op inbox_op_of(dg_instance *inst)
+{
+    const dg_plugin_descriptor *d = inst->plugin->desc;
+    if (d->kind == DG_PLUGIN_STORE)
+        return DG_HAS_FIELD(d->store, dg_store_ops, inbox_process) ? d->store->inbox_process
+                                                                   : NULL;
+    return DG_HAS_FIELD(d->channel, dg_channel_ops, inbox_process) ? d->channel->inbox_process
+                                                                   : NULL;
+}
+
+static int h_inbox_append(dg_instance *inst, const dg_kv *attrs, size_t n_attrs,
+                          const void *data, size_t len, dg_emit_done_cb done, void *ud)
+{
+    if (!inst->rt->inbox || !inbox_op_of(inst))
+        return DG_ENOTSUP;
+    if (!done)
+        return DG_EINVAL;
+    if (inst->state != DG_INST_STARTED && inst->state != DG_INST_STOPPING)
+        return DG_ESTATE;
+    return dg_inbox_append(inst->rt->inbox, inst->name, attrs, n_attrs, data, len, done, ud);
+}
+
+int dg_host_inbox_deliver(void *ud, const char *owner, const dg_kv *attrs, size_t n_attrs,
+                          const void *data, size_t len)
+{
+    dg_runtime *rt = ud;
+    dg_instance *inst = dg_instance_find(rt, owner);
+    inbox_op op = inst ? inbox_op_of(inst) : NULL;
+    if (!op) {
+        dg_logf(DG_LOG_WARN, "inbox", "inbox.owner_gone", "instance", owner, NULL);
+        return DG_OK; /* dropped: nobody can process it any more */
+    }
+    if (inst->state != DG_INST_STARTED)
+        return DG_EIO; /* wait for it */
+    return op(inst->self, attrs, n_attrs, data, len);
+}
+
 /* ----------------------------------------------------------------- state */
 
 static int h_state_get(dg_instance *inst, const char *key, char **value, size_t *len)
@@ -378,6 +420,7 @@ static const dg_host g_host = {
     .timer_start = h_timer_start,
     .timer_stop = h_timer_stop,
     .emit_order = h_emit_order,
+    .inbox_append = h_inbox_append,
     .emit_channel_event = h_emit_channel_event,
     .state_get = h_state_get,
     .state_put = h_state_put,

@@ -69,6 +69,13 @@ int dg_instance_act(dg_instance *inst, const dg_store_action *act, dg_op_done_cb
 dg_instance *dg_instance_find(dg_runtime *rt, const char *name);
 dg_plugin_kind dg_instance_kind(const dg_instance *inst);
 
+/* The inbox's deliver function (core/inbox.h; ud is the dg_runtime): hands
+ * an entry to the inbox_process op of the instance named `owner`. An entry
+ * of an instance that no longer exists is logged and dropped; one of an
+ * instance that is not started waits (DG_EIO). */
+int dg_host_inbox_deliver(void *ud, const char *owner, const dg_kv *attrs, size_t n_attrs,
+                          const void *data, size_t len);
+
 /* The host table handed to plugins. */
 const dg_host *dg_host_table(void);
 

@@ -9,6 +9,7 @@ core_libdgcore_la_SOURCES = \
 	core/form.c core/form.h \
 	core/config.c core/config.h \
 	core/db.c core/db.h \
+	core/inbox.c core/inbox.h \
 	core/kv.c core/kv.h \
 	core/metrics.c core/metrics.h \
 	core/loader.c core/loader.h \
@@ -19,9 +20,9 @@ core_libdgcore_la_SOURCES = \
 	core/message.c core/message.h \
 	core/daemon.c core/daemon.h
 core_libdgcore_la_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) \
-	$(SQLITE_CFLAGS) $(CRYPTO_CFLAGS) $(ICU_CFLAGS)
+	$(SQLITE_CFLAGS) $(CRYPTO_CFLAGS) $(ICU_CFLAGS) $(ZLIB_CFLAGS)
 core_libdgcore_la_LIBADD = $(UV_LIBS) $(CURL_LIBS) $(CJSON_LIBS) $(SQLITE_LIBS) \
-	$(CRYPTO_LIBS) $(ICU_LIBS) $(HTTP_PARSER_LIBS) $(LTDL_LIBS) -ldl -lm
+	$(CRYPTO_LIBS) $(ICU_LIBS) $(ZLIB_LIBS) $(HTTP_PARSER_LIBS) $(LTDL_LIBS) -ldl -lm
 
 bin_PROGRAMS += duegate
 duegate_SOURCES = core/main.c

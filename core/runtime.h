@@ -24,6 +24,7 @@ typedef struct dg_event_sink {
 } dg_event_sink;
 
 struct dg_opmap;
+struct dg_inbox;
 
 typedef struct dg_runtime {
     uv_loop_t *loop;
@@ -35,6 +36,9 @@ typedef struct dg_runtime {
     void *http_server;    /* dg_http_server * (core/http_server.h), NULL: routes DG_ENOTSUP */
     void *http_client;    /* dg_http_client * (core/http_client.h); both created and
                            * freed by whoever builds the runtime (daemon, tests) */
+    struct dg_inbox *inbox; /* core/inbox.h; NULL: host->inbox_append is DG_ENOTSUP.
+                             * Built by whoever builds the runtime, delivering
+                             * through dg_host_inbox_deliver (instance.h). */
     dg_instance *instances;
     struct dg_opmap *ops;
     uint64_t next_op;

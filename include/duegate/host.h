@@ -214,7 +214,22 @@ typedef struct dg_host {
     const char *(*form_get)(const dg_form *f, const char *name); /* first match */
     void (*form_free)(dg_form *f);
 
-    void *reserved[16];
+    /* ---- 1.1: the durable inbox, for work that may wait (a webhook's body).
+     * Appends raw input the plugin has verified, with a few string attributes
+     * (the headers it will need), to the host's journal. `done` is called on
+     * the loop thread with DG_OK once the entry is on disk (acknowledge the
+     * sender then) or a negative code (nothing was stored: answer 503 so the
+     * sender retries). Later, in append order, on the loop thread, the host
+     * hands the entry to the instance's `inbox_process` op; an entry whose
+     * processing had not committed when the daemon stopped or crashed is
+     * handed over again after the restart. attrs and data are copied.
+     * Returns DG_PENDING (done will be called), DG_ENOTSUP (the plugin has
+     * no inbox_process op, or the host keeps no inbox) or a negative error
+     * (done is never called). NULL in a 1.0 host. */
+    int (*inbox_append)(dg_instance *inst, const dg_kv *attrs, size_t n_attrs,
+                        const void *data, size_t len, dg_emit_done_cb done, void *ud);
+
+    void *reserved[15];
 } dg_host;
 
 /* True if the host table has slot `member` (for slots added after 1.0). */

@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 #define DG_ABI_MAJOR 1
-#define DG_ABI_MINOR 0
+#define DG_ABI_MINOR 1
 
 typedef enum dg_plugin_kind { DG_PLUGIN_CHANNEL = 1, DG_PLUGIN_STORE = 2 } dg_plugin_kind;
 
@@ -88,7 +88,15 @@ typedef struct dg_channel_ops {
     /* Mandatory. Send one message; complete(op) with the provider id or an
      * error class. Retries belong to the core: classify, don't loop. */
     int (*send)(void *self, const dg_outbound_message *msg, dg_op op);
-    void *reserved[8];
+    /* 1.1, optional: process one entry this instance appended with
+     * host->inbox_append (see host.h); attrs and data are valid for the call.
+     * Events and state it stores commit together with "processed". Return
+     * DG_OK when handled, ignored or a duplicate; DG_EIO or DG_ENOMEM to have
+     * the same entry handed over again later; any other negative code is
+     * logged and the entry dropped (it cannot become valid by retrying). */
+    int (*inbox_process)(void *self, const dg_kv *attrs, size_t n_attrs, const void *data,
+                         size_t len);
+    void *reserved[7];
 } dg_channel_ops;
 
 /* -------------------------------------------------------------- store ops */
@@ -105,7 +113,10 @@ typedef struct dg_store_ops {
     int (*backfill)(void *self, dg_op op);          /* mandatory */
     /* Do something in the store (cancel, re-read); may be NULL. */
     int (*act)(void *self, const dg_store_action *action, dg_op op);
-    void *reserved[8];
+    /* 1.1, optional: as dg_channel_ops.inbox_process. */
+    int (*inbox_process)(void *self, const dg_kv *attrs, size_t n_attrs, const void *data,
+                         size_t len);
+    void *reserved[7];
 } dg_store_ops;
 
 /* ------------------------------------------------------------- descriptor */

@@ -169,6 +169,224 @@ static int topic_known(sp *s, const char *t)
     return s->payment_schedules_due && strcmp(t, "payment_schedules/due") == 0;
 }
 
+/* What a verified webhook amounts to, before anything is emitted. */
+typedef enum sp_outcome {
+    SP_EMIT,      /* e is filled in: emit it, then remember its keys */
+    SP_DUPLICATE, /* webhook or event id seen before */
+    SP_STALE,     /* older than what we have for the order (keys remembered) */
+    SP_SCHEDULE,  /* payment_schedules/due: a reconciliation was started */
+    SP_BAD,       /* not JSON, or not an order we can use (logged) */
+    SP_NOMEM
+} sp_outcome;
+
+typedef struct sp_keys {
+    char wh[256], ev[256], dedupe[256];
+    int has_ev;
+} sp_keys;
+
+/* Dedupe, parse and map one verified webhook of a known topic. */
+static sp_outcome sp_prepare(sp *s, const char *topic, const char *whid, const char *evid,
+                             const char *body, size_t len, sp_keys *k, sp_event *e)
+{
+    char err[160];
+    memset(e, 0, sizeof *e);
+    snprintf(k->wh, sizeof k->wh, "wh:%s:%s", topic, whid);
+    snprintf(k->ev, sizeof k->ev, "ev:%s:%s", topic, evid ? evid : "");
+    snprintf(k->dedupe, sizeof k->dedupe, "%s:%s", topic, whid);
+    k->has_ev = evid && evid[0];
+    if (seen_key(s, k->wh) || (k->has_ev && seen_key(s, k->ev))) {
+        sp_count(s, "dg_shopify_webhook_duplicates_total");
+        return SP_DUPLICATE;
+    }
+    if (strcmp(topic, "payment_schedules/due") == 0) {
+        /* the payload names a payment schedule, not its order: reconcile now */
+        int rc = sp_gql_backfill(s, 0, 1);
+        remember(s, k->wh, k->has_ev ? k->ev : NULL, NULL, 0);
+        sp_log(s, DG_LOG_INFO, "shopify.payment_schedule_due", "reconcile",
+               rc == DG_PENDING ? "started" : "failed", NULL, NULL);
+        return SP_SCHEDULE;
+    }
+    cJSON *root = sp_json_parse(body, len);
+    if (!root) {
+        sp_log(s, DG_LOG_WARN, "shopify.webhook_unusable", "reason", "body is not JSON", NULL,
+               NULL);
+        return SP_BAD;
+    }
+    int rc = sp_map_order(root, topic, &s->map, e, err, sizeof err);
+    cJSON_Delete(root);
+    if (rc != DG_OK) {
+        sp_event_free(e);
+        if (rc == DG_ENOMEM)
+            return SP_NOMEM;
+        sp_log(s, DG_LOG_WARN, "shopify.webhook_unusable", "reason", err, NULL, NULL);
+        return SP_BAD;
+    }
+    if (e->ev.kind != DG_ORDER_DELETED && sp_is_stale(s, e->ev.order_id, e->ev.updated_at)) {
+        sp_count(s, "dg_shopify_webhook_stale_total");
+        sp_log(s, DG_LOG_INFO, "shopify.webhook_stale", "order_id", e->ev.order_id, "topic",
+               topic);
+        remember(s, k->wh, k->has_ev ? k->ev : NULL, NULL, 0);
+        sp_event_free(e);
+        return SP_STALE;
+    }
+    e->ev.dedupe_key = k->dedupe;
+    return SP_EMIT;
+}
+
+/* Without the host's inbox (a 1.0 host, a database in memory): parse and
+ * emit now, and answer once the event is stored. */
+static void handle_now(sp *s, dg_http_req *req, const char *topic, const char *whid,
+                       const char *evid, const char *body, size_t len)
+{
+    const dg_host *H = s->host;
+    sp_keys k;
+    sp_event e;
+    switch (sp_prepare(s, topic, whid, evid, body, len, &k, &e)) {
+    case SP_EMIT:
+        break;
+    case SP_DUPLICATE:
+        respond(s, req, 200, "{\"ok\":true,\"duplicate\":true}");
+        return;
+    case SP_STALE:
+        respond(s, req, 200, "{\"ok\":true,\"stale\":true}");
+        return;
+    case SP_SCHEDULE:
+        respond(s, req, 200, "{\"ok\":true}");
+        return;
+    case SP_BAD:
+        respond(s, req, 400, "{\"error\":\"unusable order payload\"}");
+        return;
+    case SP_NOMEM:
+        respond(s, req, 503, "{\"error\":\"out of memory\"}");
+        return;
+    }
+    sp_pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        sp_event_free(&e);
+        respond(s, req, 503, "{\"error\":\"out of memory\"}");
+        return;
+    }
+    p->s = s;
+    p->wh_key = strdup(k.wh);
+    p->ev_key = k.has_ev ? strdup(k.ev) : NULL;
+    p->order_id = strdup(e.ev.order_id);
+    p->updated_at = e.ev.updated_at;
+    p->in_emit = 1;
+    int rc = H->emit_order(s->inst, &e.ev, pending_done, p);
+    p->in_emit = 0;
+    sp_event_free(&e);
+    if (rc == DG_PENDING && p->got_done)
+        rc = p->done_status;
+    if (rc == DG_PENDING) {
+        p->req = req;
+        p->timer = H->timer_start(s->inst, SP_ACK_DEADLINE_MS, 0, pending_timeout, p);
+        p->next = s->pending;
+        s->pending = p;
+        return;
+    }
+    if (rc == DG_OK || rc == DG_EEXIST) {
+        remember(s, p->wh_key, p->ev_key, p->order_id, p->updated_at);
+        respond(s, req, 200, rc == DG_OK ? "{\"ok\":true}" : "{\"ok\":true,\"duplicate\":true}");
+    } else {
+        sp_log(s, DG_LOG_ERROR, "shopify.webhook_store_failed", "error", H->strerror(rc), NULL,
+               NULL);
+        respond(s, req, 503, "{\"error\":\"store failed, retry\"}");
+    }
+    pending_free(p);
+}
+
+/* The inbox has the body on disk (or could not store it). */
+static void inbox_done(void *ud, int status)
+{
+    sp_pending *p = ud;
+    sp *s = p->s;
+    if (p->req)
+        respond(s, p->req, status == DG_OK ? 200 : 503,
+                status == DG_OK ? "{\"ok\":true}" : "{\"error\":\"store failed, retry\"}");
+    if (status != DG_OK)
+        sp_log(s, DG_LOG_ERROR, "shopify.webhook_store_failed", "error",
+               s->host->strerror(status), NULL, NULL);
+    if (p->timer)
+        s->host->timer_stop(p->timer);
+    pending_unlink(s, p);
+    pending_free(p);
+}
+
+/* Hand the verified body to the host's inbox; the 200 goes out once it is
+ * on disk. Returns 0 if the request is taken care of, DG_ENOTSUP if the host
+ * keeps no inbox. */
+static int defer_to_inbox(sp *s, dg_http_req *req, const char *topic, const char *whid,
+                          const char *evid, const char *body, size_t len)
+{
+    const dg_host *H = s->host;
+    dg_kv attrs[3] = {{"topic", topic, DG_KV_PLAIN},
+                      {"webhook_id", whid, DG_KV_PLAIN},
+                      {"event_id", evid ? evid : "", DG_KV_PLAIN}};
+    sp_pending *p;
+    if (!H->inbox_append)
+        return DG_ENOTSUP;
+    if (!(p = calloc(1, sizeof *p))) {
+        respond(s, req, 503, "{\"error\":\"out of memory\"}");
+        return 0;
+    }
+    p->s = s;
+    int rc = H->inbox_append(s->inst, attrs, 3, body, len, inbox_done, p);
+    if (rc != DG_PENDING) {
+        free(p);
+        if (rc == DG_ENOTSUP)
+            return rc;
+        sp_log(s, DG_LOG_ERROR, "shopify.webhook_store_failed", "error", H->strerror(rc), NULL,
+               NULL);
+        respond(s, req, 503, "{\"error\":\"store failed, retry\"}");
+        return 0;
+    }
+    p->req = req;
+    p->timer = H->timer_start(s->inst, SP_ACK_DEADLINE_MS, 0, pending_timeout, p);
+    p->next = s->pending;
+    s->pending = p;
+    return 0;
+}
+
+static const char *attr(const dg_kv *a, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(a[i].key, key) == 0)
+            return a[i].value;
+    return NULL;
+}
+
+/* An entry of the inbox: the work handle_now does, without the request.
+ * Everything written here commits with the entry's "processed". */
+static int sp_inbox_process(void *self, const dg_kv *attrs, size_t n, const void *data,
+                            size_t len)
+{
+    sp *s = self;
+    const char *topic = attr(attrs, n, "topic"), *whid = attr(attrs, n, "webhook_id");
+    const char *evid = attr(attrs, n, "event_id");
+    sp_keys k;
+    sp_event e;
+    if (!topic || !whid)
+        return DG_EINVAL;
+    switch (sp_prepare(s, topic, whid, evid, data, len, &k, &e)) {
+    case SP_EMIT:
+        break;
+    case SP_NOMEM:
+        return DG_ENOMEM;
+    case SP_BAD:
+        return DG_EPROTO;
+    default:
+        return DG_OK;
+    }
+    int rc = s->host->emit_order(s->inst, &e.ev, NULL, NULL);
+    if (rc == DG_OK || rc == DG_EEXIST || rc == DG_PENDING)
+        remember(s, k.wh, k.has_ev ? k.ev : NULL, e.ev.order_id, e.ev.updated_at);
+    else
+        sp_log(s, DG_LOG_ERROR, "shopify.webhook_store_failed", "error", s->host->strerror(rc),
+               NULL, NULL);
+    sp_event_free(&e);
+    return rc == DG_PENDING || rc == DG_EEXIST ? DG_OK : rc;
+}
+
 static void on_webhook(void *ud, dg_http_req *req)
 {
     sp *s = ud;
@@ -180,7 +398,6 @@ static void on_webhook(void *ud, dg_http_req *req)
     const char *shop = H->http_req_header(req, "X-Shopify-Shop-Domain");
     const char *whid = H->http_req_header(req, "X-Shopify-Webhook-Id");
     const char *evid = H->http_req_header(req, "X-Shopify-Event-Id");
-    char wh_key[256], ev_key[256], err[160];
     int which;
     sp_count(s, "dg_shopify_webhooks_total");
     if (s->stopping) {
@@ -218,80 +435,8 @@ static void on_webhook(void *ud, dg_http_req *req)
         respond(s, req, 200, "{\"ok\":true,\"ignored\":true}");
         return;
     }
-    snprintf(wh_key, sizeof wh_key, "wh:%s:%s", topic, whid);
-    snprintf(ev_key, sizeof ev_key, "ev:%s:%s", topic, evid ? evid : "");
-    if (seen_key(s, wh_key) || (evid && evid[0] && seen_key(s, ev_key))) {
-        sp_count(s, "dg_shopify_webhook_duplicates_total");
-        respond(s, req, 200, "{\"ok\":true,\"duplicate\":true}");
-        return;
-    }
-    if (strcmp(topic, "payment_schedules/due") == 0) {
-        /* the payload names a payment schedule, not its order: reconcile now */
-        int rc = sp_gql_backfill(s, 0, 1);
-        remember(s, wh_key, evid && evid[0] ? ev_key : NULL, NULL, 0);
-        sp_log(s, DG_LOG_INFO, "shopify.payment_schedule_due", "reconcile",
-               rc == DG_PENDING ? "started" : "failed", NULL, NULL);
-        respond(s, req, 200, "{\"ok\":true}");
-        return;
-    }
-    cJSON *root = sp_json_parse(body, len);
-    sp_event e;
-    if (!root) {
-        respond(s, req, 400, "{\"error\":\"body is not JSON\"}");
-        return;
-    }
-    int rc = sp_map_order(root, topic, &s->map, &e, err, sizeof err);
-    cJSON_Delete(root);
-    if (rc != DG_OK) {
-        sp_event_free(&e);
-        sp_log(s, DG_LOG_WARN, "shopify.webhook_unusable", "reason", err, NULL, NULL);
-        respond(s, req, rc == DG_ENOMEM ? 503 : 400, "{\"error\":\"unusable order payload\"}");
-        return;
-    }
-    if (e.ev.kind != DG_ORDER_DELETED && sp_is_stale(s, e.ev.order_id, e.ev.updated_at)) {
-        sp_count(s, "dg_shopify_webhook_stale_total");
-        sp_log(s, DG_LOG_INFO, "shopify.webhook_stale", "order_id", e.ev.order_id, "topic", topic);
-        remember(s, wh_key, evid && evid[0] ? ev_key : NULL, NULL, 0);
-        sp_event_free(&e);
-        respond(s, req, 200, "{\"ok\":true,\"stale\":true}");
-        return;
-    }
-    char dedupe[256];
-    snprintf(dedupe, sizeof dedupe, "%s:%s", topic, whid);
-    e.ev.dedupe_key = dedupe;
-    sp_pending *p = calloc(1, sizeof *p);
-    if (!p) {
-        sp_event_free(&e);
-        respond(s, req, 503, "{\"error\":\"out of memory\"}");
-        return;
-    }
-    p->s = s;
-    p->wh_key = strdup(wh_key);
-    p->ev_key = evid && evid[0] ? strdup(ev_key) : NULL;
-    p->order_id = strdup(e.ev.order_id);
-    p->updated_at = e.ev.updated_at;
-    p->in_emit = 1;
-    rc = H->emit_order(s->inst, &e.ev, pending_done, p);
-    p->in_emit = 0;
-    sp_event_free(&e);
-    if (rc == DG_PENDING && p->got_done)
-        rc = p->done_status;
-    if (rc == DG_PENDING) {
-        p->req = req;
-        p->timer = H->timer_start(s->inst, SP_ACK_DEADLINE_MS, 0, pending_timeout, p);
-        p->next = s->pending;
-        s->pending = p;
-        return;
-    }
-    if (rc == DG_OK || rc == DG_EEXIST) {
-        remember(s, p->wh_key, p->ev_key, p->order_id, p->updated_at);
-        respond(s, req, 200, rc == DG_OK ? "{\"ok\":true}" : "{\"ok\":true,\"duplicate\":true}");
-    } else {
-        sp_log(s, DG_LOG_ERROR, "shopify.webhook_store_failed", "error", H->strerror(rc), NULL,
-               NULL);
-        respond(s, req, 503, "{\"error\":\"store failed, retry\"}");
-    }
-    pending_free(p);
+    if (defer_to_inbox(s, req, topic, whid, evid, body, len) == DG_ENOTSUP)
+        handle_now(s, req, topic, whid, evid, body, len);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -577,6 +722,7 @@ static const dg_store_ops sp_ops = {
     .destroy = sp_destroy,
     .backfill = sp_backfill,
     .act = sp_act,
+    .inbox_process = sp_inbox_process,
 };
 
 static const dg_plugin_descriptor sp_desc = {

@@ -107,7 +107,7 @@ static int hp_send(void *self, const dg_outbound_message *m, dg_op op)
 }
 
 static const dg_channel_ops hp_ops = {sizeof(dg_channel_ops), 0, hp_create, hp_start, hp_stop,
-                                      hp_destroy, hp_send, {0}};
+                                      hp_destroy, hp_send, NULL, {0}};
 static const dg_plugin_descriptor hp_desc = {
     sizeof(dg_plugin_descriptor), DG_ABI_MAJOR, DG_ABI_MINOR, DG_PLUGIN_CHANNEL, "hp", "1.0",
     "test", NULL, &hp_ops, NULL, {0}};

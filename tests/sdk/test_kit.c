@@ -9,6 +9,12 @@
 #include <unistd.h>
 
 #include "conformance.h"
+#include <duegate/plugin.h>
+
+#define XSTR_(x) #x
+#define XSTR(x) XSTR_(x)
+#define ABI_NOW XSTR(DG_ABI_MAJOR) "." XSTR(DG_ABI_MINOR)
+#define ABI_NEXT_MAJOR "2." XSTR(DG_ABI_MINOR) /* broken_major: DG_ABI_MAJOR + 1 */
 
 static char *report; /* last report, for messages */
 
@@ -53,7 +59,7 @@ static void test_jsonl_passes(void **state)
 {
     (void)state;
     assert_int_equal(kit("plugins/jsonl.la", NULL), 0);
-    has("PASS  descriptor/ABI     jsonl 1.0.0, ABI 1.0");
+    has("PASS  descriptor/ABI     jsonl 1.0.0, ABI " ABI_NOW);
     has("PASS  lifecycle + send   send completed once: OK, provider id \"jsonl-1\"");
     has("SKIP  503 + Retry-After");
     has("PASSED: ");
@@ -163,7 +169,7 @@ static void test_rejects_wrong_abi_major(void **state)
     (void)state;
     assert_true(kit("tests/sdk/broken_major.la", NULL) > 0);
     has("FAIL  load/ABI");
-    has("plugin ABI 2.0 is incompatible: this duegate provides ABI 1.0");
+    has("plugin ABI " ABI_NEXT_MAJOR " is incompatible: this duegate provides ABI " ABI_NOW);
 }
 
 static void test_rejects_missing_ops(void **state)
@@ -269,7 +275,7 @@ static void test_store_plugin_lifecycle(void **state)
 {
     (void)state;
     assert_int_equal(kit("tests/fakeplugins/fake_store.la", NULL), 0);
-    has("PASS  descriptor/ABI     fake_store 0.0.1, ABI 1.0 (this duegate: 1.0), store: backfill");
+    has("PASS  descriptor/ABI     fake_store 0.0.1, ABI " ABI_NOW " (this duegate: " ABI_NOW "), store: backfill");
     has("PASS  lifecycle          backfill completed once: OK");
     has("emitted: 1 event(s)");
     lacks("503 + Retry-After"); /* channel scenarios only */

@@ -28,7 +28,7 @@ static int c_send(void *s, const dg_outbound_message *m, dg_op op)
 }
 
 static const dg_channel_ops ops = {sizeof(dg_channel_ops), DG_CAP_PHONE, c_create, c_start,
-                                   c_stop, c_destroy, c_send, {0}};
+                                   c_stop, c_destroy, c_send, NULL, {0}};
 static const dg_plugin_descriptor desc = {sizeof(dg_plugin_descriptor), DG_ABI_MAJOR,
                                           DG_ABI_MINOR, DG_PLUGIN_CHANNEL, "sdkc", "1",
                                           "strict C11", NULL, &ops, NULL, {0}};
