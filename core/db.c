@@ -36,6 +36,7 @@ int dg_db_open(const char *path, int relaxed, dg_db **out, char *err, size_t len
         return DG_EIO;
     }
     sqlite3_busy_timeout(db->sql, 5000);
+    db->relaxed = relaxed;
     rc = dg_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", err, len);
     if (!rc)
         rc = dg_db_exec(db, relaxed ? "PRAGMA synchronous=NORMAL;" : "PRAGMA synchronous=FULL;",
@@ -140,13 +141,39 @@ static int raw(dg_db *db, const char *sql)
     return sqlite3_exec(db->sql, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : DG_EIO;
 }
 
-int dg_db_flush(dg_db *db)
+void dg_db_relax_begin(dg_db *db)
+{
+    if (db)
+        db->relax_depth++;
+}
+
+void dg_db_relax_end(dg_db *db)
+{
+    if (db && db->relax_depth > 0)
+        db->relax_depth--;
+}
+
+void dg_db_require_sync(dg_db *db)
+{
+    if (db)
+        db->strict = 1;
+}
+
+/* COMMIT the batch; without fsync when allowed and nobody needs it. */
+static int commit_batch(dg_db *db, int may_relax)
 {
     int rc;
     if (!db || !db->open)
         return 0;
     db->open = 0;
-    rc = raw(db, "COMMIT");
+    if (may_relax && !db->strict && !db->relaxed) {
+        raw(db, "PRAGMA synchronous=NORMAL");
+        rc = raw(db, "COMMIT");
+        raw(db, "PRAGMA synchronous=FULL");
+    } else {
+        rc = raw(db, "COMMIT");
+    }
+    db->strict = 0;
     if (rc)
         sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
     else
@@ -155,6 +182,11 @@ int dg_db_flush(dg_db *db)
         if (db->w[i].status == DG_PENDING)
             db->w[i].status = rc ? rc : db->w[i].ok;
     return rc;
+}
+
+int dg_db_flush(dg_db *db)
+{
+    return commit_batch(db, 0);
 }
 
 static void run_waiters(dg_db *db)
@@ -180,7 +212,7 @@ static void batch_fire(uv_timer_t *t)
     b->armed = 0;
     if (!b->db)
         return;
-    dg_db_flush(b->db);
+    commit_batch(b->db, 1);
     run_waiters(b->db);
 }
 
@@ -221,6 +253,8 @@ int dg_db_join(dg_db *db)
     }
     batch_arm(db);
     db->joined++;
+    if (!db->relax_depth)
+        db->strict = 1;
     return 0;
 }
 

@@ -26,6 +26,9 @@ typedef struct dg_db {
     struct dg__db_waiter *w;
     size_t n_w, cap_w;
     int open, joined, tx_mode;
+    int relaxed;       /* opened with synchronous=NORMAL */
+    int relax_depth;   /* inside dg_db_relax_begin/end */
+    int strict;        /* the open batch has a writer that needs its fsync */
     uint64_t commits; /* batch commits, for tests and benches */
 } dg_db;
 
@@ -60,8 +63,18 @@ int dg_db_join(dg_db *db);
  * returns DG_PENDING and `done` is called after the commit; otherwise
  * returns rc (or the status of an immediate commit when memory ran out). */
 int dg_db_leave(dg_db *db, int rc, dg_db_done_cb done, void *ud);
-/* Commit the open batch now (its callbacks still run from the timer). */
+/* Commit the open batch now, with fsync (its callbacks still run from the
+ * timer). */
 int dg_db_flush(dg_db *db);
+
+/* Writers that join between dg_db_relax_begin and dg_db_relax_end have
+ * their durability elsewhere (the inbox journal replays them after a
+ * crash): a batch that only they joined commits without fsync. Any other
+ * writer, dg_db_require_sync, or a dg_db_flush makes the commit fsync,
+ * which also makes every earlier commit durable. */
+void dg_db_relax_begin(dg_db *db);
+void dg_db_relax_end(dg_db *db);
+void dg_db_require_sync(dg_db *db);
 
 /* One transaction: a SAVEPOINT inside the batch when joined, else (after
  * committing any open batch) BEGIN IMMEDIATE ... COMMIT. Not nested. */

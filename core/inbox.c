@@ -22,6 +22,7 @@
 #define MAGIC "DGI1"
 #define SPARE_MAX 4
 #define CHUNK_MIN (1u << 20)
+#define GROW_STEP (4u << 20) /* segments grow ahead of the writer, zero-filled */
 
 typedef struct chunk {
     uint32_t seg;
@@ -58,8 +59,9 @@ struct dg_inbox {
 
     uv_thread_t thread;
     uv_async_t async;
-    int wfd;          /* writer thread only */
-    uint32_t wfd_seg; /* writer thread only */
+    int wfd;            /* writer thread only */
+    uint32_t wfd_seg;   /* writer thread only */
+    uint64_t wfd_alloc; /* writer thread only: bytes of wfd already allocated */
 
     /* loop thread */
     uint32_t app_seg;    /* next append position */
@@ -79,9 +81,14 @@ struct dg_inbox {
     unsigned char *rbuf;
     size_t rcap;
     int running, delivering;
-    uint64_t last_floor_ns;
+    uint64_t acks_since_check, probe_seen;
+    uint64_t (*probe)(void *);
+    void *probe_ud;
     uv_check_t check;
-    uv_idle_t idle;
+    uv_timer_t kick; /* brings the loop back to deliver (see work) */
+    int traffic_since_kick;
+    int64_t share_ns; /* delivery time earned under traffic (see work) */
+    uint64_t share_at_ns;
     uv_timer_t retry;
     int closing, handles_closed;
 };
@@ -173,6 +180,25 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
+static const unsigned char zeros[64 * 1024];
+
+/* Zero-fill [from, to): the blocks are allocated and cached ahead of the
+ * entries, so writing an entry is a copy into cached pages and its
+ * fdatasync flushes data, not the file's size and block map. */
+static int zero_fill(int fd, uint64_t from, uint64_t to)
+{
+    while (from < to) {
+        size_t n = to - from < sizeof zeros ? (size_t)(to - from) : sizeof zeros;
+        ssize_t k = pwrite(fd, zeros, n, (off_t)from);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        from += (uint64_t)k;
+    }
+    return 0;
+}
+
 static int write_all(int fd, const unsigned char *p, size_t n, uint64_t off)
 {
     while (n) {
@@ -212,6 +238,15 @@ static int write_chunk(dg_inbox *ib, chunk *c, char *msg, size_t mlen)
             return -1;
         }
         ib->wfd_seg = c->seg;
+        struct stat sb;
+        ib->wfd_alloc = fstat(ib->wfd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    }
+    while (c->off + c->len > ib->wfd_alloc) {
+        if (zero_fill(ib->wfd, ib->wfd_alloc, ib->wfd_alloc + GROW_STEP) != 0) {
+            snprintf(msg, mlen, "grow segment %u: %s", (unsigned)c->seg, strerror(errno));
+            return -1;
+        }
+        ib->wfd_alloc += GROW_STEP;
     }
     if (write_all(ib->wfd, c->data, c->len, c->off) != 0) {
         snprintf(msg, mlen, "write segment %u: %s", (unsigned)c->seg, strerror(errno));
@@ -308,6 +343,7 @@ static void run_waiters(dg_inbox *ib)
         waiter copy = *w;
         ib->w_head = (ib->w_head + 1) % ib->w_cap;
         ib->w_n--;
+        ib->acks_since_check++;
         copy.done(copy.ud, ok ? DG_OK : DG_EIO);
     }
     schedule(ib);
@@ -578,6 +614,8 @@ static void after_commit(void *ud, int status)
  * (0: no deadline). Returns how many, or negative. */
 static int deliver_some(dg_inbox *ib, size_t max, uint64_t deadline_ns)
 {
+    /* what we write can be replayed from the journal: no fsync needed for it */
+    dg_db_relax_begin(ib->db);
     int joined = dg_db_join(ib->db) == 0, rc = DG_OK;
     size_t done = 0;
     uint32_t seg0 = ib->p_seg;
@@ -624,6 +662,9 @@ static int deliver_some(dg_inbox *ib, size_t max, uint64_t deadline_ns)
         if (deadline_ns && uv_hrtime() >= deadline_ns)
             break;
     }
+    dg_db_relax_end(ib->db);
+    if (ib->p_seg != seg0)
+        dg_db_require_sync(ib->db); /* segments are deleted after this commit */
     if (done || ib->p_seg != seg0) {
         int crc = checkpoint_write(ib->db, ib->p_seg, ib->p_off);
         if (crc != DG_OK && rc == DG_OK)
@@ -647,41 +688,88 @@ static int has_durable_work(const dg_inbox *ib)
 
 static void on_retry(uv_timer_t *t) { schedule(t->data); }
 
-static void on_check(uv_check_t *h)
+void dg_inbox_set_activity(dg_inbox *ib, uint64_t (*probe)(void *ud), void *ud)
 {
-    dg_inbox *ib = h->data;
-    uint64_t now = uv_hrtime();
-    int busy = ib->appends_since_check > 0;
-    ib->appends_since_check = 0;
+    if (!ib)
+        return;
+    ib->probe = probe;
+    ib->probe_ud = ud;
+    ib->probe_seen = probe ? probe(ud) : 0;
+}
+
+static void work(dg_inbox *ib, int kicked);
+
+/* Timers run before poll: the work is done here, or poll could block. */
+static void on_kick(uv_timer_t *t) { work(t->data, 1); }
+
+static void kick(dg_inbox *ib, uint64_t ms)
+{
+    if (!uv_is_active((uv_handle_t *)&ib->kick) || ms == 0) {
+        ib->traffic_since_kick = 0;
+        uv_timer_start(&ib->kick, on_kick, ms, 0);
+    }
+}
+
+/* Runs after every poll and when our timer fires. Acknowledgements come
+ * first (see inbox.h):
+ * - a lull (our 1 ms timer fired, no traffic since it was armed, nobody
+ *   waiting for a 200): deliver for DG_INBOX_LULL_SLICE_MS, then look again
+ *   without blocking;
+ * - under traffic, a share: delivery earns DG_INBOX_SHARE_PCT of the wall
+ *   time that passes and spends it one entry at a time. */
+static void work(dg_inbox *ib, int kicked)
+{
+    uint64_t now = uv_hrtime(), probe = ib->probe ? ib->probe(ib->probe_ud) : 0;
+    int traffic = ib->appends_since_check || ib->acks_since_check || probe != ib->probe_seen;
+    size_t max = (size_t)-1;
+    uint64_t slice = 0;
+    ib->traffic_since_kick |= traffic;
+    int lull = kicked && !ib->traffic_since_kick && ib->w_n == 0;
+    if (ib->share_at_ns)
+        ib->share_ns += (int64_t)((now - ib->share_at_ns) * DG_INBOX_SHARE_PCT / 100);
+    if (ib->share_ns > (int64_t)DG_INBOX_LULL_SLICE_MS * 1000000)
+        ib->share_ns = (int64_t)DG_INBOX_LULL_SLICE_MS * 1000000;
+    ib->share_at_ns = now;
+    ib->appends_since_check = ib->acks_since_check = 0;
+    ib->probe_seen = probe;
     if (!ib->running || ib->delivering || !has_durable_work(ib)) {
-        uv_idle_stop(&ib->idle);
+        uv_timer_stop(&ib->kick);
         return;
     }
-    /* appends this iteration: acknowledgements first, with a floor for us */
-    if (busy && now - ib->last_floor_ns < (uint64_t)DG_INBOX_FLOOR_MS * 1000000u)
+    if (lull) {
+        slice = (uint64_t)DG_INBOX_LULL_SLICE_MS * 1000000u;
+    } else if (ib->share_ns > 0) {
+        max = 1;
+    } else {
+        kick(ib, 1);
         return;
-    ib->last_floor_ns = now;
+    }
     ib->delivering = 1;
-    int rc = deliver_some(ib, busy ? 1 : (size_t)-1,
-                          now + (uint64_t)DG_INBOX_IDLE_BUDGET_MS * 1000000u);
+    int rc = deliver_some(ib, max, slice ? now + slice : 0);
     ib->delivering = 0;
+    uint64_t end = uv_hrtime();
+    if (!lull)
+        ib->share_ns -= (int64_t)(end - now);
     if (rc < 0) {
-        uv_idle_stop(&ib->idle);
+        uv_timer_stop(&ib->kick);
         dg_logf(DG_LOG_WARN, "inbox", "inbox.deliver_retry", "error", dg_strerror(rc), NULL);
         uv_timer_start(&ib->retry, on_retry, 1000, 0);
         return;
     }
-    if (!has_durable_work(ib))
-        uv_idle_stop(&ib->idle);
+    if (has_durable_work(ib))
+        kick(ib, lull ? 0 : 1);
+    else
+        uv_timer_stop(&ib->kick);
 }
 
-static void noop_idle(uv_idle_t *h) { (void)h; }
+static void on_check(uv_check_t *h) { work(h->data, 0); }
 
-/* Keep the loop from sleeping in poll while there is durable work. */
+/* New durable work: make sure the loop comes back for it. */
 static void schedule(dg_inbox *ib)
 {
-    if (ib->running && !ib->closing && has_durable_work(ib) && !uv_is_active((uv_handle_t *)&ib->retry))
-        uv_idle_start(&ib->idle, noop_idle);
+    if (ib->running && !ib->closing && has_durable_work(ib) &&
+        !uv_is_active((uv_handle_t *)&ib->retry))
+        kick(ib, 1);
 }
 
 void dg_inbox_resume(dg_inbox *ib)
@@ -699,7 +787,7 @@ void dg_inbox_pause(dg_inbox *ib)
         return;
     ib->running = 0;
     uv_check_stop(&ib->check);
-    uv_idle_stop(&ib->idle);
+    uv_timer_stop(&ib->kick);
     uv_timer_stop(&ib->retry);
 }
 
@@ -761,21 +849,35 @@ static int recover_tail(dg_inbox *ib, uint32_t seg, uint64_t off, uint64_t *end,
         snprintf(err, len, "%s: cannot read segment %u", ib->dir, (unsigned)seg);
         return DG_EIO;
     }
+    /* After a crash, a batch that was being written may have left parts of
+     * entries past the end (the segment is zero-filled ahead of the
+     * writer): zero them up to the first all-zero 64 KiB, so no fragment can
+     * later pass for an entry. */
     seg_path(ib, seg, path, sizeof path);
     if (stat(path, &sb) == 0 && (uint64_t)sb.st_size > off) {
-        char cut[32], size[32];
-        snprintf(cut, sizeof cut, "%llu", (unsigned long long)off);
-        snprintf(size, sizeof size, "%lld", (long long)sb.st_size);
-        dg_logf(DG_LOG_WARN, "inbox", "inbox.torn_tail_cut", "segment", path, "at", cut, "size",
-                size, NULL);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || ftruncate(fd, (off_t)off) != 0 || fsync(fd) != 0) {
-            snprintf(err, len, "%s: cannot cut the torn tail: %s", path, strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            return DG_EIO;
+        unsigned char buf[sizeof zeros];
+        uint64_t at = off, size = (uint64_t)sb.st_size;
+        while (at < size) {
+            size_t k = size - at < sizeof buf ? (size_t)(size - at) : sizeof buf;
+            if (read_at(ib->rfd, buf, k, at) != 0 || memcmp(buf, zeros, k) == 0)
+                break;
+            at += k;
         }
-        close(fd);
+        if (at > off) {
+            char cut[32], upto[32];
+            snprintf(cut, sizeof cut, "%llu", (unsigned long long)off);
+            snprintf(upto, sizeof upto, "%llu", (unsigned long long)at);
+            dg_logf(DG_LOG_WARN, "inbox", "inbox.torn_tail_cleared", "segment", path, "from",
+                    cut, "to", upto, NULL);
+            int fd = open(path, O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || zero_fill(fd, off, at) != 0 || fdatasync(fd) != 0) {
+                snprintf(err, len, "%s: cannot clear the torn tail: %s", path, strerror(errno));
+                if (fd >= 0)
+                    close(fd);
+                return DG_EIO;
+            }
+            close(fd);
+        }
     }
     *end = off;
     return DG_OK;
@@ -814,7 +916,7 @@ static void close_handles(dg_inbox *ib)
 {
     uv_close((uv_handle_t *)&ib->async, handle_closed);
     uv_close((uv_handle_t *)&ib->check, handle_closed);
-    uv_close((uv_handle_t *)&ib->idle, handle_closed);
+    uv_close((uv_handle_t *)&ib->kick, handle_closed);
     uv_close((uv_handle_t *)&ib->retry, handle_closed);
 }
 
@@ -897,8 +999,8 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
     ib->async.data = ib;
     uv_check_init(loop, &ib->check);
     ib->check.data = ib;
-    uv_idle_init(loop, &ib->idle);
-    ib->idle.data = ib;
+    uv_timer_init(loop, &ib->kick);
+    ib->kick.data = ib;
     uv_timer_init(loop, &ib->retry);
     ib->retry.data = ib;
     if (uv_thread_create(&ib->thread, writer_main, ib) != 0) {

@@ -12,14 +12,19 @@
  *   written inside the database's group-commit batch, so an entry's effects
  *   and "processed" commit together: after a crash, every entry whose
  *   processing did not commit is delivered again, and none twice.
- * - Delivery never starves acknowledgements: the backlog is worked through
- *   when the loop has nothing else to do, and under a flood of appends at
- *   least one entry every DG_INBOX_FLOOR_MS.
- * - A torn tail left by a crash (an entry written but never acknowledged) is
- *   found by its CRC-32 and cut off when the inbox opens.
+ * - Delivery yields to acknowledgements: under traffic (appends,
+ *   acknowledgements, dg_inbox_set_activity) it takes DG_INBOX_SHARE_PCT of
+ *   the time, one entry at a time; in a lull (1 ms without traffic, nobody
+ *   waiting for a 200) it works through the backlog in
+ *   DG_INBOX_LULL_SLICE_MS slices. It never spins the loop.
+ * - A torn tail left by a crash (entries written but never acknowledged)
+ *   ends at the first entry whose CRC-32 fails; what lies past it is zeroed
+ *   when the inbox opens.
  *
- * Layout: `dir`/NNNNNNNN.log segments of up to DG_INBOX_SEGMENT_BYTES; a
- * segment is deleted once every entry in it is processed. Each entry is
+ * Layout: `dir`/NNNNNNNN.log segments of up to DG_INBOX_SEGMENT_BYTES,
+ * grown in zero-filled steps ahead of the writer (so an entry's fdatasync
+ * flushes data only); a segment is deleted once every entry in it is
+ * processed. Each entry is
  * "DGI1", u32 payload length, u32 CRC-32 of the payload, then the payload:
  * instance name, attributes, data (little-endian lengths). */
 #ifndef DG_CORE_INBOX_H
@@ -35,8 +40,8 @@
 
 #define DG_INBOX_SEGMENT_BYTES (64u << 20)
 #define DG_INBOX_MAX_ENTRY (32u << 20)
-#define DG_INBOX_FLOOR_MS 10
-#define DG_INBOX_IDLE_BUDGET_MS 5
+#define DG_INBOX_SHARE_PCT 10     /* under traffic: this share of the time */
+#define DG_INBOX_LULL_SLICE_MS 10 /* no traffic: deliver in slices this long */
 
 typedef struct dg_inbox dg_inbox;
 
@@ -57,6 +62,10 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
  * exactly once. Negative (DG_EINVAL, DG_ENOMEM, DG_EIO): done is not called. */
 int dg_inbox_append(dg_inbox *ib, const char *owner, const dg_kv *attrs, size_t n_attrs,
                     const void *data, size_t len, dg_inbox_done_cb done, void *ud);
+
+/* A counter that moves when there is traffic the inbox should yield to
+ * (e.g. dg_http_server_reads); optional. */
+void dg_inbox_set_activity(dg_inbox *ib, uint64_t (*probe)(void *ud), void *ud);
 
 /* Start / stop delivering (stopped after open). */
 void dg_inbox_resume(dg_inbox *ib);

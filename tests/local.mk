@@ -64,7 +64,7 @@ tests_fakeplugins_fake_double_la_LDFLAGS = $(FAKE_LDFLAGS)
 # ---- unit tests of core modules
 UNIT_TESTS = tests/unit/test_log tests/unit/test_clock tests/unit/test_config \
 	tests/unit/test_crypto tests/unit/test_metrics tests/unit/test_loader \
-	tests/unit/test_instance
+	tests/unit/test_instance tests/unit/test_inbox
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 tests_unit_test_log_CFLAGS = $(TEST_CFLAGS)
@@ -81,6 +81,8 @@ tests_unit_test_loader_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_loader_LDADD = $(TEST_LIBS)
 tests_unit_test_instance_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_instance_LDADD = $(TEST_LIBS)
+tests_unit_test_inbox_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_inbox_LDADD = $(TEST_LIBS)
 
 # ---- the SDK headers alone: strict C11 and C++
 check_PROGRAMS += tests/unit/test_sdk_c11 tests/unit/test_sdk_cxx
