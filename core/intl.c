@@ -14,17 +14,47 @@
 
 #include <duegate/types.h>
 
-/* BCP 47 tag -> ICU locale id ("pt-BR" -> "pt_BR"). */
+/* Every ICU object below is cached: opening one costs far more than the
+ * formatting itself (a template render formats money, durations and two
+ * date-times; opening their formatters was most of a WhatsApp send). The
+ * caches hold the last few keys, replaced round-robin, and are used from
+ * the loop thread only, like every caller. They live until the process
+ * ends. */
+
+/* BCP 47 tag -> ICU locale id ("pt-BR" -> "pt_BR"), the last few memoised. */
+#define LOC_CACHE 16
+#define LOC_TAG_MAX 64
+static struct {
+    char tag[LOC_TAG_MAX];
+    char id[ULOC_FULLNAME_CAPACITY];
+    int ok;
+} loc_cache[LOC_CACHE];
+static unsigned loc_next;
+
 static int icu_locale(const char *tag, char *id, size_t len)
 {
     UErrorCode e = U_ZERO_ERROR;
     int32_t parsed = 0;
+    size_t tl;
+    int ok;
     if (!tag || !*tag)
         tag = "en";
+    tl = strlen(tag);
+    if (len == ULOC_FULLNAME_CAPACITY && tl < LOC_TAG_MAX)
+        for (unsigned i = 0; i < LOC_CACHE; i++)
+            if (loc_cache[i].tag[0] && strcmp(loc_cache[i].tag, tag) == 0) {
+                memcpy(id, loc_cache[i].id, ULOC_FULLNAME_CAPACITY);
+                return loc_cache[i].ok ? 0 : DG_EINVAL;
+            }
     uloc_forLanguageTag(tag, id, (int32_t)len, &parsed, &e);
-    if (U_FAILURE(e) || parsed <= 0 || !*id)
-        return DG_EINVAL;
-    return 0;
+    ok = !(U_FAILURE(e) || parsed <= 0 || !*id);
+    if (len == ULOC_FULLNAME_CAPACITY && tl < LOC_TAG_MAX && (ok || U_SUCCESS(e))) {
+        unsigned slot = loc_next++ % LOC_CACHE;
+        memcpy(loc_cache[slot].tag, tag, tl + 1);
+        memcpy(loc_cache[slot].id, id, ULOC_FULLNAME_CAPACITY);
+        loc_cache[slot].ok = ok;
+    }
+    return ok ? 0 : DG_EINVAL;
 }
 
 int dg_intl_locale_ok(const char *tag)
@@ -43,33 +73,72 @@ static int to_utf8(const UChar *u, int32_t n, char *buf, size_t len)
     return U_FAILURE(e) ? DG_EINVAL : 0;
 }
 
+/* Number formatters by (locale id, skeleton). */
+#define NF_CACHE 32
+#define NF_SKEL_MAX 96
+static struct {
+    char id[ULOC_FULLNAME_CAPACITY];
+    char skel[NF_SKEL_MAX];
+    UNumberFormatter *f;
+} nf_cache[NF_CACHE];
+static unsigned nf_next;
+static UFormattedNumber *nf_result; /* one result object, reused */
+
+static UNumberFormatter *number_format(const char *id, const char *skeleton)
+{
+    UChar sk[128];
+    UErrorCode e = U_ZERO_ERROR;
+    UNumberFormatter *f;
+    unsigned slot;
+    int cacheable = strlen(skeleton) < NF_SKEL_MAX;
+    for (unsigned i = 0; cacheable && i < NF_CACHE; i++)
+        if (nf_cache[i].f && strcmp(nf_cache[i].id, id) == 0 &&
+            strcmp(nf_cache[i].skel, skeleton) == 0)
+            return nf_cache[i].f;
+    u_uastrncpy(sk, skeleton, 127);
+    sk[127] = 0;
+    f = unumf_openForSkeletonAndLocale(sk, -1, id, &e);
+    if (U_FAILURE(e)) {
+        unumf_close(f);
+        return NULL;
+    }
+    if (!cacheable)
+        return f; /* the caller closes it */
+    slot = nf_next++ % NF_CACHE;
+    unumf_close(nf_cache[slot].f);
+    snprintf(nf_cache[slot].id, sizeof nf_cache[slot].id, "%s", id);
+    snprintf(nf_cache[slot].skel, sizeof nf_cache[slot].skel, "%s", skeleton);
+    nf_cache[slot].f = f;
+    return f;
+}
+
 /* Format with a number skeleton; `dec` is a decimal string. */
 static int format_skeleton(const char *locale, const char *skeleton, const char *dec, char *buf,
                            size_t len)
 {
     char id[ULOC_FULLNAME_CAPACITY];
-    UChar sk[128], out[256];
+    UChar out[256];
     UErrorCode e = U_ZERO_ERROR;
     UNumberFormatter *f;
-    UFormattedNumber *r;
     int32_t n;
     int rc;
     if (icu_locale(locale, id, sizeof id))
         return DG_EINVAL;
-    u_uastrncpy(sk, skeleton, 127);
-    sk[127] = 0;
-    f = unumf_openForSkeletonAndLocale(sk, -1, id, &e);
-    r = unumf_openResult(&e);
-    if (U_FAILURE(e)) {
-        unumf_close(f);
-        unumf_closeResult(r);
-        return DG_EINVAL;
+    if (!nf_result) {
+        nf_result = unumf_openResult(&e);
+        if (U_FAILURE(e)) {
+            unumf_closeResult(nf_result);
+            nf_result = NULL;
+            return DG_ENOMEM;
+        }
     }
-    unumf_formatDecimal(f, dec, -1, r, &e);
-    n = unumf_resultToString(r, out, 256, &e);
+    if (!(f = number_format(id, skeleton)))
+        return DG_EINVAL;
+    unumf_formatDecimal(f, dec, -1, nf_result, &e);
+    n = unumf_resultToString(nf_result, out, 256, &e);
     rc = U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
-    unumf_close(f);
-    unumf_closeResult(r);
+    if (strlen(skeleton) >= NF_SKEL_MAX)
+        unumf_close(f);
     return rc;
 }
 
@@ -113,16 +182,36 @@ int dg_intl_duration(const char *locale, const char *unit, int64_t n, char *buf,
     return format_skeleton(locale, sk, dec, buf, len);
 }
 
+/* Zone ids already checked, with the answer. */
+#define ZK_CACHE 16
+#define ZK_MAX 64
+static struct {
+    char tz[ZK_MAX];
+    int known;
+} zk_cache[ZK_CACHE];
+static unsigned zk_next;
+
 int dg_intl_zone_known(const char *tz)
 {
     UChar id[128], canon[128];
     UBool sys = 0;
     UErrorCode e = U_ZERO_ERROR;
-    if (!tz || !*tz || strlen(tz) >= 127)
+    size_t tl;
+    int known;
+    if (!tz || !*tz || (tl = strlen(tz)) >= 127)
         return 0;
+    for (unsigned i = 0; tl < ZK_MAX && i < ZK_CACHE; i++)
+        if (zk_cache[i].tz[0] && strcmp(zk_cache[i].tz, tz) == 0)
+            return zk_cache[i].known;
     u_uastrcpy(id, tz);
     ucal_getCanonicalTimeZoneID(id, -1, canon, 128, &sys, &e);
-    return U_SUCCESS(e) && sys;
+    known = U_SUCCESS(e) && sys;
+    if (tl < ZK_MAX) {
+        unsigned slot = zk_next++ % ZK_CACHE;
+        memcpy(zk_cache[slot].tz, tz, tl + 1);
+        zk_cache[slot].known = known;
+    }
+    return known;
 }
 
 static void zone_id(const char *tz, UChar *id)
@@ -188,18 +277,44 @@ int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, 
     return U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
 }
 
+/* Gregorian calendars by zone, for julian_day. */
+#define CAL_CACHE 16
+static struct {
+    UChar zid[128];
+    UCalendar *c;
+} cal_cache[CAL_CACHE];
+static unsigned cal_next;
+
+static UCalendar *zone_calendar(const UChar *zid)
+{
+    UErrorCode e = U_ZERO_ERROR;
+    UCalendar *c;
+    unsigned slot;
+    for (unsigned i = 0; i < CAL_CACHE; i++)
+        if (cal_cache[i].c && u_strcmp(cal_cache[i].zid, zid) == 0)
+            return cal_cache[i].c;
+    c = ucal_open(zid, -1, "en_US_POSIX", UCAL_GREGORIAN, &e);
+    if (U_FAILURE(e)) {
+        ucal_close(c);
+        return NULL;
+    }
+    slot = cal_next++ % CAL_CACHE;
+    if (cal_cache[slot].c)
+        ucal_close(cal_cache[slot].c);
+    u_strcpy(cal_cache[slot].zid, zid);
+    cal_cache[slot].c = c;
+    return c;
+}
+
 /* Julian day of the local date of ms in zone zid. */
 static int julian_day(const UChar *zid, int64_t ms, int32_t *jd)
 {
     UErrorCode e = U_ZERO_ERROR;
-    UCalendar *c = ucal_open(zid, -1, "en_US_POSIX", UCAL_GREGORIAN, &e);
-    if (U_FAILURE(e)) {
-        ucal_close(c);
+    UCalendar *c = zone_calendar(zid);
+    if (!c)
         return DG_EINVAL;
-    }
     ucal_setMillis(c, (UDate)ms, &e);
     *jd = ucal_get(c, UCAL_JULIAN_DAY, &e);
-    ucal_close(c);
     return U_FAILURE(e) ? DG_EINVAL : 0;
 }
 
