@@ -41,6 +41,7 @@ struct dg_engine {
     int64_t ph_val;
     uint64_t rng;
     size_t batch;
+    size_t sending, max_sending; /* sends handed to channels, not completed; the cap */
     dg__job *jobs;
     size_t n_jobs;
     dg__done *dq;
@@ -68,6 +69,8 @@ int dg__plan_after_send(dg_engine *e, dg_case *c, int64_t now);
 void dg__plan_stage_from(dg_engine *e, dg_case *c, int from, int64_t now);
 int dg__plan_first(dg_engine *e, dg_case *c, int64_t now);
 int dg__end_case(dg_engine *e, dg_case *c, int status, const char *why, int64_t now);
+/* Too many sends in flight to take another batch of due actions. */
+int dg__throttled(const dg_engine *e);
 /* flush: record completions now and drop the jobs (else run_due does). */
 void dg__dispatch(dg_engine *e, int flush);
 dg__job *dg__job_add(dg_engine *e, int kind);

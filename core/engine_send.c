@@ -223,6 +223,8 @@ static void on_send_done(void *ud, dg_instance *inst, const dg_result *res)
     }
     queue_done(e, s->touch_id, res, res ? res->status : DG_EIO, e->in_dispatch ? s->job : NULL);
     free(s);
+    if (e->sending)
+        e->sending--;
     if (!e->in_dispatch && gc_defer(e) != 0) {
         dg__flush_done(e);
         dg__arm(e);
@@ -282,9 +284,12 @@ static void send_one(dg_engine *e, dg__job *j)
     s->touch_id = j->t.id;
     s->started = dg_clock_now(e->rt->clock);
     s->job = j;
+    e->sending++; /* before the call: a synchronous channel completes inside it */
     rc = dg_instance_send(inst, &m, on_send_done, s);
     if (rc != DG_PENDING && rc != DG_OK) {
         free(s);
+        if (e->sending)
+            e->sending--;
         queue_done(e, j->t.id, NULL, rc, j);
     }
 }
@@ -326,11 +331,25 @@ static void on_timer(void *ud)
     dg_engine_run_due(e);
 }
 
+/* A batch more would exceed the cap: wait for completions (each flush of
+ * completions calls dg__arm again). */
+int dg__throttled(const dg_engine *e)
+{
+    return e->sending + e->batch > e->max_sending;
+}
+
 void dg__arm(dg_engine *e)
 {
     int64_t at, now;
     if (!e->started || e->in_tick)
         return;
+    if (dg__throttled(e)) {
+        if (e->timer)
+            dg_ctimer_stop(e->timer);
+        e->timer = NULL;
+        e->timer_at = 0;
+        return;
+    }
     if (e->st->vt->next_due(e->st, &at) != 0) {
         if (e->timer)
             dg_ctimer_stop(e->timer);
@@ -359,6 +378,8 @@ void dg_engine_run_due(dg_engine *e)
         int64_t now = dg_clock_now(e->rt->clock);
         int clean = e->epoch == e->batch_epoch;
         size_t n = 0;
+        if (dg__throttled(e))
+            break; /* the rest when completions come back (dg__arm) */
         if (dg__tx_begin(e) != 0)
             break;
         apply_all(e, now, clean); /* the previous batch's completions */
