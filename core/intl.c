@@ -261,6 +261,18 @@ static UDateFormat *datetime_format(const char *id, const UChar *zid)
     return df;
 }
 
+/* The last few formatted instants: the orders of one campaign share their
+ * deadline, so a burst formats the same (locale, zone, instant) again and
+ * again. */
+#define DTR_CACHE 16
+static struct {
+    char id[ULOC_FULLNAME_CAPACITY];
+    UChar zid[128];
+    int64_t ms;
+    char text[256];
+} dtr_cache[DTR_CACHE];
+static unsigned dtr_next;
+
 int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, size_t len)
 {
     char id[ULOC_FULLNAME_CAPACITY];
@@ -268,13 +280,31 @@ int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, 
     UErrorCode e = U_ZERO_ERROR;
     UDateFormat *df;
     int32_t n;
+    int rc;
     if (icu_locale(locale, id, sizeof id))
         return DG_EINVAL;
     zone_id(tz, zid);
+    for (unsigned i = 0; i < DTR_CACHE; i++)
+        if (dtr_cache[i].text[0] && dtr_cache[i].ms == ms && strcmp(dtr_cache[i].id, id) == 0 &&
+            u_strcmp(dtr_cache[i].zid, zid) == 0) {
+            size_t l = strlen(dtr_cache[i].text);
+            if (l >= len)
+                return DG_ENOMEM;
+            memcpy(buf, dtr_cache[i].text, l + 1);
+            return 0;
+        }
     if (!(df = datetime_format(id, zid)))
         return DG_EINVAL;
     n = udat_format(df, (UDate)ms, out, 256, NULL, &e);
-    return U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
+    rc = U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
+    if (rc == 0 && strlen(buf) < sizeof dtr_cache[0].text) {
+        unsigned slot = dtr_next++ % DTR_CACHE;
+        memcpy(dtr_cache[slot].id, id, sizeof id);
+        u_strcpy(dtr_cache[slot].zid, zid);
+        dtr_cache[slot].ms = ms;
+        snprintf(dtr_cache[slot].text, sizeof dtr_cache[slot].text, "%s", buf);
+    }
+    return rc;
 }
 
 /* Gregorian calendars by zone, for julian_day. */
@@ -282,40 +312,67 @@ int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, 
 static struct {
     UChar zid[128];
     UCalendar *c;
+    int64_t day_start, day_end; /* the local day last asked for: [start, end) */
+    int32_t jd;
 } cal_cache[CAL_CACHE];
 static unsigned cal_next;
 
-static UCalendar *zone_calendar(const UChar *zid)
+static int zone_calendar(const UChar *zid)
 {
     UErrorCode e = U_ZERO_ERROR;
     UCalendar *c;
     unsigned slot;
     for (unsigned i = 0; i < CAL_CACHE; i++)
         if (cal_cache[i].c && u_strcmp(cal_cache[i].zid, zid) == 0)
-            return cal_cache[i].c;
+            return (int)i;
     c = ucal_open(zid, -1, "en_US_POSIX", UCAL_GREGORIAN, &e);
     if (U_FAILURE(e)) {
         ucal_close(c);
-        return NULL;
+        return -1;
     }
     slot = cal_next++ % CAL_CACHE;
     if (cal_cache[slot].c)
         ucal_close(cal_cache[slot].c);
     u_strcpy(cal_cache[slot].zid, zid);
     cal_cache[slot].c = c;
-    return c;
+    cal_cache[slot].day_start = cal_cache[slot].day_end = 0;
+    return (int)slot;
 }
 
-/* Julian day of the local date of ms in zone zid. */
+/* Julian day of the local date of ms in zone zid. The bounds of the local
+ * day found are kept: another instant of that day needs no calendar work. */
 static int julian_day(const UChar *zid, int64_t ms, int32_t *jd)
 {
     UErrorCode e = U_ZERO_ERROR;
-    UCalendar *c = zone_calendar(zid);
-    if (!c)
+    int i = zone_calendar(zid);
+    UCalendar *c;
+    int64_t start, end;
+    if (i < 0)
         return DG_EINVAL;
+    if (ms >= cal_cache[i].day_start && ms < cal_cache[i].day_end) {
+        *jd = cal_cache[i].jd;
+        return 0;
+    }
+    c = cal_cache[i].c;
     ucal_setMillis(c, (UDate)ms, &e);
     *jd = ucal_get(c, UCAL_JULIAN_DAY, &e);
-    return U_FAILURE(e) ? DG_EINVAL : 0;
+    if (U_FAILURE(e))
+        return DG_EINVAL;
+    ucal_set(c, UCAL_HOUR_OF_DAY, 0);
+    ucal_set(c, UCAL_MINUTE, 0);
+    ucal_set(c, UCAL_SECOND, 0);
+    ucal_set(c, UCAL_MILLISECOND, 0);
+    start = (int64_t)ucal_getMillis(c, &e);
+    ucal_add(c, UCAL_DATE, 1, &e);
+    end = (int64_t)ucal_getMillis(c, &e);
+    /* a day without a midnight (DST) may give a later start: only a range
+     * that holds ms is kept */
+    if (U_SUCCESS(e) && start <= ms && ms < end) {
+        cal_cache[i].day_start = start;
+        cal_cache[i].day_end = end;
+        cal_cache[i].jd = *jd;
+    }
+    return 0;
 }
 
 int dg_intl_day_diff(const char *tz, int64_t from_ms, int64_t to_ms, int64_t *days)

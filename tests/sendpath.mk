@@ -1,6 +1,7 @@
 # Tests of the send-path speed work (issue 7's bench target): the engine's
-# cap on sends in flight, the kv store's cached statements and expiry.
-SENDPATH_TESTS = tests/engine/test_engine_cap tests/db/test_kv
+# cap on sends in flight, the kv store's cached statements and expiry, the
+# ICU caches of core/intl.c.
+SENDPATH_TESTS = tests/engine/test_engine_cap tests/db/test_kv tests/unit/test_intl_cache
 check_PROGRAMS += $(SENDPATH_TESTS)
 TESTS += $(SENDPATH_TESTS)
 tests_engine_test_engine_cap_SOURCES = tests/engine/test_engine_cap.c tests/engine/efix.h
@@ -9,3 +10,6 @@ tests_engine_test_engine_cap_LDADD = $(TEST_LIBS)
 tests_db_test_kv_SOURCES = tests/db/test_kv.c
 tests_db_test_kv_CFLAGS = $(TEST_CFLAGS)
 tests_db_test_kv_LDADD = $(TEST_LIBS)
+tests_unit_test_intl_cache_SOURCES = tests/unit/test_intl_cache.c
+tests_unit_test_intl_cache_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_intl_cache_LDADD = $(TEST_LIBS)
