@@ -12,12 +12,25 @@ typedef struct dg__job {
     dg_case c;
     dg_touch t;
     dg_rendered r;
-    int act; /* dg_store_action_kind */
+    int act;       /* dg_store_action_kind */
+    uint64_t mark; /* the store's write mark of the case once the batch committed, or 0 */
 } dg__job;
+
+/* One send handed to a channel: its touch, and copies of the case and the
+ * touch as committed with the store's write mark then (mark 0: none). */
+typedef struct dg__send {
+    dg_engine *e;
+    int64_t touch_id, started;
+    const dg__job *job;
+    uint64_t mark;
+    dg_case c;
+    dg_touch t;
+} dg__send;
 
 typedef struct dg__done {
     int64_t touch_id;
     const dg__job *job; /* the batch's copy of case and touch, when still current */
+    dg__send *send;     /* owned: its copies, current while the mark is unchanged */
     int status;
     int error_class;
     int64_t retry_after;

@@ -96,6 +96,8 @@ void dg_engine_free(dg_engine *e)
     dg_engine_stop(e);
     dg__gc_release(e);
     dg__flush_done(e);
+    for (size_t i = 0; i < e->n_dq; i++) /* left when the flush could not begin */
+        free(e->dq[i].send);
     for (size_t i = 0; i < e->n_jobs; i++)
         dg_rendered_clear(&e->jobs[i].r);
     free(e->jobs);

@@ -181,6 +181,11 @@ typedef struct dg_store_vt {
      * first (case_id 0: actions not bound to a case, e.g. forget). */
     int (*cases_visit)(dg_store *s, dg_case_visit cb, void *ud);
     int (*actions_of_case)(dg_store *s, int64_t case_id, dg_action_visit cb, void *ud);
+    /* ---- (appended) A number that changes whenever the case or one of its
+     * touches is written through this store, rolled back or not; 0 when
+     * unknown. The same non-zero mark twice: nothing of the case was written
+     * in between (the engine reuses its copies instead of reading again). */
+    uint64_t (*write_mark)(dg_store *s, int64_t case_id);
 } dg_store_vt;
 
 struct dg_store {

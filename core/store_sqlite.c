@@ -190,9 +190,28 @@ typedef struct sq {
         int64_t id;
         uint64_t h;
     } addr[ADDR_CACHE]; /* hash of (phone, email) last read or written per case */
+    struct {
+        int64_t id;
+        uint64_t mark;
+    } wm[ADDR_CACHE]; /* write marks by case (see write_mark in store.h) */
+    uint64_t wm_last;
     sqlite3_stmt *st[Q__N];
     char *sql[Q__N];
 } sq;
+
+static void mark_write(sq *s, int64_t case_id)
+{
+    s->wm[(uint64_t)case_id % ADDR_CACHE].id = case_id;
+    s->wm[(uint64_t)case_id % ADDR_CACHE].mark = ++s->wm_last;
+}
+
+static uint64_t s_write_mark(dg_store *b, int64_t case_id)
+{
+    sq *s = (sq *)b;
+    return s->wm[(uint64_t)case_id % ADDR_CACHE].id == case_id
+               ? s->wm[(uint64_t)case_id % ADDR_CACHE].mark
+               : 0;
+}
 
 static sqlite3_stmt *stmt(sq *s, int q)
 {
@@ -431,10 +450,13 @@ static int s_case_put(dg_store *b, dg_case *c)
     if (!st)
         return DG_EIO;
     bind_row(st, case_cols, N_CASE_COLS, c, c->id != 0);
+    if (c->id)
+        mark_write(s, c->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         return done(st, DG_EIO);
     if (!c->id) {
         c->id = sqlite3_last_insert_rowid(s->db->sql);
+        mark_write(s, c->id);
         addr_remember(s, c);
         return done(st, 0);
     }
@@ -513,6 +535,7 @@ static int s_touch_put(dg_store *b, dg_touch *t)
     if (!st)
         return DG_EIO;
     bind_row(st, touch_cols, N_TOUCH_COLS, t, t->id != 0);
+    mark_write(s, t->case_id);
     r = sqlite3_step(st);
     if (r != SQLITE_DONE)
         return done(st, r == SQLITE_CONSTRAINT ? DG_EEXIST : DG_EIO);
@@ -724,6 +747,7 @@ static int s_forget(dg_store *b, const char *store, const char *who, int64_t *n)
         " WHERE store=?1 AND (cust_id=?2 OR phone=?2 OR email=?2)"};
     *n = 0;
     memset(s->addr, 0, sizeof s->addr);
+    memset(s->wm, 0, sizeof s->wm); /* every mark unknown */
     for (size_t i = 0; i < 2; i++) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(s->db->sql, q[i], -1, &st, NULL) != SQLITE_OK)
@@ -761,7 +785,8 @@ static const dg_store_vt sqlite_vt = {s_close,           s_begin,           s_co
                                       s_inbound_add,     s_suppress,        s_unsuppress,
                                       s_is_suppressed,   s_history_add,     s_history_count,
                                       s_action_add,      s_action_count,    s_forget,
-                                      s_count_cases,     s_cases_visit,     s_actions_of_case};
+                                      s_count_cases,     s_cases_visit,     s_actions_of_case,
+                                      s_write_mark};
 
 int dg_store_sqlite_open(dg_db *db, dg_store **out, char *err, size_t len)
 {

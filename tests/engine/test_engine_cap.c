@@ -1,6 +1,7 @@
 /* The engine's cap on sends in flight (dg_engine_opts.max_sending): a burst
  * of due touches waits in the store while a channel has not answered, and
- * goes on, a batch at a time, as completions come back. */
+ * goes on, a batch at a time, as completions come back. And the store's
+ * write marks that let a completion skip re-reading an unchanged case. */
 #include "efix.h"
 
 /* 2026-03-02T12:00:00Z, a Monday. */
@@ -113,11 +114,64 @@ static void synchronous_channels_are_not_capped(void **state)
     fx_free(f);
 }
 
+/* The store's write marks, which let a completion reuse the engine's copies:
+ * they change with every write of the case or one of its touches, differ
+ * between cases, and are unknown (0) after forget. A completion after the
+ * case was written meanwhile (paid) still sees the paid case. */
+static void write_marks(void **state)
+{
+    efix *f = fx_new(T0, NULL);
+    int64_t due = T0 + 3 * D;
+    dg_case a, b;
+    dg_touch t;
+    uint64_t ma, mb, m2;
+    int64_t n = 0;
+    (void)state;
+    engine_with_cap(f, 2, 4);
+    fx_order(f, "m1", DG_FLOW_PRESALE_BALANCE, due, "+12125557001", "US", "NY",
+             "America/New_York", 5000);
+    fx_order(f, "m2", DG_FLOW_PRESALE_BALANCE, due, "+12125557002", "US", "NY",
+             "America/New_York", 5000);
+    a = fx_case(f, "m1");
+    b = fx_case(f, "m2");
+    ma = f->st->vt->write_mark(f->st, a.id);
+    mb = f->st->vt->write_mark(f->st, b.id);
+    assert_true(ma != 0 && mb != 0 && ma != mb);
+    assert_true(f->st->vt->write_mark(f->st, a.id) == ma); /* reads change nothing */
+    a.changed_at++;
+    assert_int_equal(f->st->vt->case_put(f->st, &a), 0);
+    m2 = f->st->vt->write_mark(f->st, a.id);
+    assert_true(m2 != 0 && m2 != ma);
+    assert_true(f->st->vt->write_mark(f->st, b.id) == mb);
+    memset(&t, 0, sizeof t);
+    t.case_id = b.id;
+    snprintf(t.idem_key, sizeof t.idem_key, "mark-test");
+    assert_int_equal(f->st->vt->touch_put(f->st, &t), 0);
+    assert_true(f->st->vt->write_mark(f->st, b.id) != mb);
+    assert_int_equal(f->st->vt->forget(f->st, "shop", "+19995550000", &n), 0); /* nobody */
+    assert_true(f->st->vt->write_mark(f->st, a.id) == 0);
+    assert_true(f->st->vt->write_mark(f->st, b.id) == 0);
+
+    /* in flight, then paid, then the send completes: the case stays paid */
+    f->async = 1;
+    for (int64_t x = dg_clock_now(f->rt.clock); f->n_log == 0 && x < due; x += M)
+        fx_run(f, x);
+    assert_int_equal(f->n_log, 2);
+    fx_paid(f, "m2");
+    complete(f, 0);
+    complete(f, 1);
+    assert_int_equal(fx_case(f, "m2").status, DG_CASE_PAID);
+    assert_int_equal(fx_case(f, "m1").status, DG_CASE_OPEN);
+    assert_int_equal(count_status(f, DG_TOUCH_SENT), 2);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(burst_waits_for_completions),
         cmocka_unit_test(synchronous_channels_are_not_capped),
+        cmocka_unit_test(write_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
