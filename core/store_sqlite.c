@@ -273,11 +273,13 @@ static void bind_row(sqlite3_stmt *st, const col *cols, size_t n, const void *re
 
 /* Columns an UPDATE leaves alone: the order's identity never changes and
  * the addresses change rarely (a separate, conditional statement), so
- * their indexes are not rewritten on every state change. */
+ * their indexes are not rewritten on every state change. A touch's case and
+ * idempotency key are fixed when it is inserted (SQLite rewrites the index
+ * of every column an UPDATE sets, changed or not). */
 static int hot_skip(const char *name)
 {
     return !strcmp(name, "store") || !strcmp(name, "order_id") || !strcmp(name, "phone") ||
-           !strcmp(name, "email");
+           !strcmp(name, "email") || !strcmp(name, "case_id") || !strcmp(name, "idem_key");
 }
 
 static char *col_list(const col *cols, size_t n, int from, int assign)
@@ -308,7 +310,7 @@ static int build_sql(sq *s)
     char *upd_c = col_list(case_cols, N_CASE_COLS, 1, 2);
     char *all_t = col_list(touch_cols, N_TOUCH_COLS, 0, 0);
     char *ins_t = col_list(touch_cols, N_TOUCH_COLS, 1, 0);
-    char *upd_t = col_list(touch_cols, N_TOUCH_COLS, 1, 1);
+    char *upd_t = col_list(touch_cols, N_TOUCH_COLS, 1, 2);
     char qm_c[512] = "", qm_t[256] = "";
     int rc = 0;
     for (size_t i = 1; i < N_CASE_COLS; i++)
@@ -345,7 +347,7 @@ static int build_sql(sq *s)
     SET(Q_TOUCH_GET, "SELECT %s FROM eng_touches WHERE id=?", all_t);
     SET(Q_TOUCH_PID, "SELECT %s FROM eng_touches WHERE channel=? AND provider_id=?", all_t);
     SET(Q_TOUCH_INS, "INSERT INTO eng_touches(%s) VALUES(%s)", ins_t, qm_t);
-    SET(Q_TOUCH_UPD, "UPDATE eng_touches SET %s WHERE id=?", upd_t);
+    SET(Q_TOUCH_UPD, "UPDATE eng_touches SET %s WHERE id=?%zu", upd_t, N_TOUCH_COLS);
     SET(Q_TOUCHES_CASE, "SELECT %s FROM eng_touches WHERE case_id=? ORDER BY id", all_t);
     SET(Q_TOUCHES_STATUS, "SELECT %s FROM eng_touches WHERE status=? ORDER BY id", all_t);
     SET(Q_INBOUND, "INSERT OR IGNORE INTO eng_inbound(key, at) VALUES(?,?)");
