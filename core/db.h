@@ -27,7 +27,7 @@ typedef struct dg_db {
     struct dg__db_waiter *w;
     size_t n_w, cap_w;
     int open, joined, tx_mode;
-    uint64_t commits; /* batch commits, for tests and benches */
+    uint64_t commits;          /* batch commits, for tests and benches */
     struct dg__db_stmt *stmts; /* dg_db_stmt's cache; private to db.c */
     size_t n_stmts, cap_stmts;
 } dg_db;

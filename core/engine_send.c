@@ -234,8 +234,7 @@ static void on_send_done(void *ud, dg_instance *inst, const dg_result *res)
         dg_metrics_observe(e->rt->metrics, "duegate_send_duration_seconds", &l, 1,
                            (double)(dg_clock_now(e->rt->clock) - s->started) / 1000.0);
     }
-    queue_done(e, s->touch_id, res, res ? res->status : DG_EIO, e->in_dispatch ? s->job : NULL,
-               s);
+    queue_done(e, s->touch_id, res, res ? res->status : DG_EIO, e->in_dispatch ? s->job : NULL, s);
     if (e->sending)
         e->sending--;
     if (!e->in_dispatch && gc_defer(e) != 0) {

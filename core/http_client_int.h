@@ -48,7 +48,7 @@ struct dg_http_call {
     char rsmall[INLINE_BODY];
     /* what the easy handle gets when the call starts (queued calls hold
      * no easy handle: a burst of queued calls costs no curl state) */
-    int mode; /* HTTP: 0 GET, 1 HEAD, 2 method without a body, 3 with a body */
+    int mode;     /* HTTP: 0 GET, 1 HEAD, 2 method without a body, 3 with a body */
     char *method; /* a method curl must be told (CUSTOMREQUEST), or NULL */
     int smtps, require_tls, verify_peer;
     int64_t timeout_ms;

@@ -153,9 +153,10 @@ int dg_http_client_request(dg_http_client *c, void *owner, const dg_http_request
     }
     if (req->body_len && !has_ct) { /* JSON if it looks like it, else a form */
         const char *b = req->body;
-        struct curl_slist *l = curl_slist_append(
-            k->hdrs, b[0] == '{' || b[0] == '[' ? "Content-Type: application/json"
-                                                : "Content-Type: application/x-www-form-urlencoded");
+        struct curl_slist *l =
+            curl_slist_append(k->hdrs, b[0] == '{' || b[0] == '['
+                                           ? "Content-Type: application/json"
+                                           : "Content-Type: application/x-www-form-urlencoded");
         if (!l)
             goto nomem;
         k->hdrs = l;
@@ -207,8 +208,8 @@ int dg_http_client_smtp(dg_http_client *c, void *owner, const dg_smtp_message *m
         *out = NULL;
     if (!c || c->freeing)
         return DG_ESTATE;
-    if (!msg || !msg->url || !done || !msg->mail_from || !msg->n_rcpt || !msg->rcpt ||
-        !msg->data || !safe_text(msg->url) || !safe_text(msg->mail_from))
+    if (!msg || !msg->url || !done || !msg->mail_from || !msg->n_rcpt || !msg->rcpt || !msg->data ||
+        !safe_text(msg->url) || !safe_text(msg->mail_from))
         return DG_EINVAL;
     smtps = strncasecmp(msg->url, "smtps://", 8) == 0;
     if (!smtps && strncasecmp(msg->url, "smtp://", 7) != 0)
@@ -242,4 +243,3 @@ nomem:
     dg__hc_call_free(k);
     return DG_ENOMEM;
 }
-

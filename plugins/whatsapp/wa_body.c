@@ -80,13 +80,27 @@ static void jb_str(jbuf *b, const char *s)
             continue;
         jb_raw(b, (const char *)run, (size_t)(u - run));
         switch (*u) {
-        case '"': jb_raw(b, "\\\"", 2); break;
-        case '\\': jb_raw(b, "\\\\", 2); break;
-        case '\b': jb_raw(b, "\\b", 2); break;
-        case '\f': jb_raw(b, "\\f", 2); break;
-        case '\n': jb_raw(b, "\\n", 2); break;
-        case '\r': jb_raw(b, "\\r", 2); break;
-        case '\t': jb_raw(b, "\\t", 2); break;
+        case '"':
+            jb_raw(b, "\\\"", 2);
+            break;
+        case '\\':
+            jb_raw(b, "\\\\", 2);
+            break;
+        case '\b':
+            jb_raw(b, "\\b", 2);
+            break;
+        case '\f':
+            jb_raw(b, "\\f", 2);
+            break;
+        case '\n':
+            jb_raw(b, "\\n", 2);
+            break;
+        case '\r':
+            jb_raw(b, "\\r", 2);
+            break;
+        case '\t':
+            jb_raw(b, "\\t", 2);
+            break;
         default:
             snprintf(esc, sizeof esc, "\\u%04x", *u);
             jb_raw(b, esc, 6);

@@ -28,8 +28,8 @@ static int64_t rows(dg_db *db)
 {
     sqlite3_stmt *st;
     int64_t n = -1;
-    assert_int_equal(sqlite3_prepare_v2(db->sql, "SELECT count(*) FROM plugin_state", -1, &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db->sql, "SELECT count(*) FROM plugin_state", -1, &st, NULL), SQLITE_OK);
     if (sqlite3_step(st) == SQLITE_ROW)
         n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);

@@ -60,8 +60,7 @@ static void burst_waits_for_completions(void **state)
     for (int i = 0; i < 10; i++) {
         snprintf(oid, sizeof oid, "b%d", i);
         snprintf(phone, sizeof phone, "+1212555%04d", i);
-        fx_order(f, oid, DG_FLOW_PRESALE_BALANCE, due, phone, "US", "NY", "America/New_York",
-                 5000);
+        fx_order(f, oid, DG_FLOW_PRESALE_BALANCE, due, phone, "US", "NY", "America/New_York", 5000);
     }
     /* to the moment the first step of all ten is due (and its window open) */
     for (int64_t t = dg_clock_now(f->rt.clock); f->n_log == 0 && t < due; t += M)
@@ -104,8 +103,7 @@ static void synchronous_channels_are_not_capped(void **state)
     for (int i = 0; i < 9; i++) {
         snprintf(oid, sizeof oid, "s%d", i);
         snprintf(phone, sizeof phone, "+1212556%04d", i);
-        fx_order(f, oid, DG_FLOW_PRESALE_BALANCE, due, phone, "US", "NY", "America/New_York",
-                 5000);
+        fx_order(f, oid, DG_FLOW_PRESALE_BALANCE, due, phone, "US", "NY", "America/New_York", 5000);
     }
     for (int64_t t = dg_clock_now(f->rt.clock); f->n_log == 0 && t < due; t += M)
         fx_run(f, t);
@@ -128,10 +126,10 @@ static void write_marks(void **state)
     int64_t n = 0;
     (void)state;
     engine_with_cap(f, 2, 4);
-    fx_order(f, "m1", DG_FLOW_PRESALE_BALANCE, due, "+12125557001", "US", "NY",
-             "America/New_York", 5000);
-    fx_order(f, "m2", DG_FLOW_PRESALE_BALANCE, due, "+12125557002", "US", "NY",
-             "America/New_York", 5000);
+    fx_order(f, "m1", DG_FLOW_PRESALE_BALANCE, due, "+12125557001", "US", "NY", "America/New_York",
+             5000);
+    fx_order(f, "m2", DG_FLOW_PRESALE_BALANCE, due, "+12125557002", "US", "NY", "America/New_York",
+             5000);
     a = fx_case(f, "m1");
     b = fx_case(f, "m2");
     ma = f->st->vt->write_mark(f->st, a.id);

@@ -108,8 +108,7 @@ static void number_format_rotation(void **state)
             if (kind < 3)
                 assert_int_equal(dg_intl_money(loc, 123456 + k, curs[kind], out, 128), 0);
             else
-                assert_int_equal(dg_intl_duration(loc, kind == 4 ? "hour" : "day", k, out, 128),
-                                 0);
+                assert_int_equal(dg_intl_duration(loc, kind == 4 ? "hour" : "day", k, out, 128), 0);
             if (round)
                 assert_string_equal(again, first[k]);
         }
