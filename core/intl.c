@@ -112,6 +112,16 @@ static UNumberFormatter *number_format(const char *id, const char *skeleton)
     return f;
 }
 
+/* The last few formatted numbers (days left, a campaign's amount). */
+#define NR_CACHE 32
+static struct {
+    char id[ULOC_FULLNAME_CAPACITY];
+    char skel[NF_SKEL_MAX];
+    char dec[32];
+    char text[128];
+} nr_cache[NR_CACHE];
+static unsigned nr_next;
+
 /* Format with a number skeleton; `dec` is a decimal string. */
 static int format_skeleton(const char *locale, const char *skeleton, const char *dec, char *buf,
                            size_t len)
@@ -121,9 +131,18 @@ static int format_skeleton(const char *locale, const char *skeleton, const char 
     UErrorCode e = U_ZERO_ERROR;
     UNumberFormatter *f;
     int32_t n;
-    int rc;
+    int rc, memo = strlen(skeleton) < NF_SKEL_MAX && strlen(dec) < sizeof nr_cache[0].dec;
     if (icu_locale(locale, id, sizeof id))
         return DG_EINVAL;
+    for (unsigned i = 0; memo && i < NR_CACHE; i++)
+        if (nr_cache[i].text[0] && strcmp(nr_cache[i].dec, dec) == 0 &&
+            strcmp(nr_cache[i].skel, skeleton) == 0 && strcmp(nr_cache[i].id, id) == 0) {
+            size_t l = strlen(nr_cache[i].text);
+            if (l >= len)
+                return DG_ENOMEM;
+            memcpy(buf, nr_cache[i].text, l + 1);
+            return 0;
+        }
     if (!nf_result) {
         nf_result = unumf_openResult(&e);
         if (U_FAILURE(e)) {
@@ -139,6 +158,13 @@ static int format_skeleton(const char *locale, const char *skeleton, const char 
     rc = U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
     if (strlen(skeleton) >= NF_SKEL_MAX)
         unumf_close(f);
+    if (rc == 0 && memo && strlen(buf) < sizeof nr_cache[0].text) {
+        unsigned slot = nr_next++ % NR_CACHE;
+        memcpy(nr_cache[slot].id, id, sizeof id);
+        snprintf(nr_cache[slot].skel, sizeof nr_cache[slot].skel, "%s", skeleton);
+        snprintf(nr_cache[slot].dec, sizeof nr_cache[slot].dec, "%s", dec);
+        snprintf(nr_cache[slot].text, sizeof nr_cache[slot].text, "%s", buf);
+    }
     return rc;
 }
 
@@ -312,8 +338,11 @@ int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, 
 static struct {
     UChar zid[128];
     UCalendar *c;
-    int64_t day_start, day_end; /* the local day last asked for: [start, end) */
-    int32_t jd;
+    struct {
+        int64_t start, end; /* a local day asked for: [start, end) */
+        int32_t jd;
+    } day[2]; /* two: day_diff asks for "now" and the deadline in turn */
+    unsigned next_day;
 } cal_cache[CAL_CACHE];
 static unsigned cal_next;
 
@@ -335,7 +364,7 @@ static int zone_calendar(const UChar *zid)
         ucal_close(cal_cache[slot].c);
     u_strcpy(cal_cache[slot].zid, zid);
     cal_cache[slot].c = c;
-    cal_cache[slot].day_start = cal_cache[slot].day_end = 0;
+    memset(cal_cache[slot].day, 0, sizeof cal_cache[slot].day);
     return (int)slot;
 }
 
@@ -349,10 +378,11 @@ static int julian_day(const UChar *zid, int64_t ms, int32_t *jd)
     int64_t start, end;
     if (i < 0)
         return DG_EINVAL;
-    if (ms >= cal_cache[i].day_start && ms < cal_cache[i].day_end) {
-        *jd = cal_cache[i].jd;
-        return 0;
-    }
+    for (int k = 0; k < 2; k++)
+        if (ms >= cal_cache[i].day[k].start && ms < cal_cache[i].day[k].end) {
+            *jd = cal_cache[i].day[k].jd;
+            return 0;
+        }
     c = cal_cache[i].c;
     ucal_setMillis(c, (UDate)ms, &e);
     *jd = ucal_get(c, UCAL_JULIAN_DAY, &e);
@@ -368,9 +398,10 @@ static int julian_day(const UChar *zid, int64_t ms, int32_t *jd)
     /* a day without a midnight (DST) may give a later start: only a range
      * that holds ms is kept */
     if (U_SUCCESS(e) && start <= ms && ms < end) {
-        cal_cache[i].day_start = start;
-        cal_cache[i].day_end = end;
-        cal_cache[i].jd = *jd;
+        unsigned k = cal_cache[i].next_day++ % 2;
+        cal_cache[i].day[k].start = start;
+        cal_cache[i].day[k].end = end;
+        cal_cache[i].day[k].jd = *jd;
     }
     return 0;
 }
