@@ -56,12 +56,43 @@ int dg_db_open(const char *path, int relaxed, dg_db **out, char *err, size_t len
     return 0;
 }
 
+struct dg__db_stmt {
+    const char *key; /* the caller's sql (a literal: compared by address first) */
+    sqlite3_stmt *st;
+};
+
+sqlite3_stmt *dg_db_stmt(dg_db *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    for (size_t i = 0; i < db->n_stmts; i++)
+        if (db->stmts[i].key == sql) {
+            sqlite3_clear_bindings(db->stmts[i].st);
+            return db->stmts[i].st;
+        }
+    if (db->n_stmts == db->cap_stmts) {
+        size_t cap = db->cap_stmts ? db->cap_stmts * 2 : 8;
+        struct dg__db_stmt *n = realloc(db->stmts, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        db->stmts = n;
+        db->cap_stmts = cap;
+    }
+    if (sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        return NULL;
+    db->stmts[db->n_stmts].key = sql;
+    db->stmts[db->n_stmts++].st = st;
+    return st;
+}
+
 void dg_db_close(dg_db *db)
 {
     if (!db)
         return;
     dg_db_set_loop(db, NULL); /* normally done already, while the loop ran */
     dg_db_flush(db);
+    for (size_t i = 0; i < db->n_stmts; i++)
+        sqlite3_finalize(db->stmts[i].st);
+    free(db->stmts);
     free(db->w);
     if (db->sql)
         sqlite3_close_v2(db->sql);

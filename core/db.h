@@ -11,6 +11,7 @@
 struct uv_loop_s;
 struct dg__db_batch;
 struct dg__db_waiter;
+struct dg__db_stmt;
 
 /* Called once the write batch a writer joined is committed (status: the
  * writer's own status, DG_OK or DG_EEXIST) or failed (negative: nothing of
@@ -26,10 +27,12 @@ typedef struct dg_db {
     struct dg__db_waiter *w;
     size_t n_w, cap_w;
     int open, joined, tx_mode;
-    int relaxed;       /* opened with synchronous=NORMAL */
-    int relax_depth;   /* inside dg_db_relax_begin/end */
-    int strict;        /* the open batch has a writer that needs its fsync */
-    uint64_t commits; /* batch commits, for tests and benches */
+    int relaxed;               /* opened with synchronous=NORMAL */
+    int relax_depth;           /* inside dg_db_relax_begin/end */
+    int strict;                /* the open batch has a writer that needs its fsync */
+    uint64_t commits;          /* batch commits, for tests and benches */
+    struct dg__db_stmt *stmts; /* dg_db_stmt's cache; private to db.c */
+    size_t n_stmts, cap_stmts;
 } dg_db;
 
 /* ":memory:" works for tests. synchronous=FULL unless `relaxed` (NORMAL). */
@@ -43,6 +46,14 @@ int dg_db_migrate(dg_db *db, const char *component, const char *const *migration
 
 /* Run SQL with no result rows; returns 0 or DG_EIO with err set. */
 int dg_db_exec(dg_db *db, const char *sql, char *err, size_t err_len);
+
+/* A prepared statement for `sql`, cached on the connection (prepared once,
+ * SQLITE_PREPARE_PERSISTENT; finalized by dg_db_close), with its bindings
+ * cleared. `sql` must have static storage (a literal): the cache is keyed by
+ * its address. The caller binds, steps, and must sqlite3_reset it when done (an
+ * unreset statement holds its read transaction open). Not re-entrant for one
+ * sql. NULL on error (sqlite3_errmsg says why). */
+sqlite3_stmt *dg_db_stmt(dg_db *db, const char *sql);
 
 /* Group commit. Without a loop (the default: unit tests, simulate) every
  * writer commits on its own, as before. With dg_db_set_loop, dg_db_join opens

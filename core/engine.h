@@ -51,6 +51,11 @@ typedef struct dg_engine_opts {
     uint64_t seed; /* jitter; 0: from the clock */
     dg_engine_observer obs;
     size_t batch; /* due actions per transaction, 0: 256 */
+    /* Sends handed to channels and not yet completed above which the engine
+     * stops taking due actions until completions bring it a batch below
+     * (memory and latency bounded in a burst; synchronous channels never
+     * count). 0: 4 x batch. */
+    size_t max_sending;
 } dg_engine_opts;
 
 int dg_engine_new(const dg_engine_opts *o, dg_engine **out, char *err, size_t err_len);

@@ -12,12 +12,25 @@ typedef struct dg__job {
     dg_case c;
     dg_touch t;
     dg_rendered r;
-    int act; /* dg_store_action_kind */
+    int act;       /* dg_store_action_kind */
+    uint64_t mark; /* the store's write mark of the case once the batch committed, or 0 */
 } dg__job;
+
+/* One send handed to a channel: its touch, and copies of the case and the
+ * touch as committed with the store's write mark then (mark 0: none). */
+typedef struct dg__send {
+    dg_engine *e;
+    int64_t touch_id, started;
+    const dg__job *job;
+    uint64_t mark;
+    dg_case c;
+    dg_touch t;
+} dg__send;
 
 typedef struct dg__done {
     int64_t touch_id;
     const dg__job *job; /* the batch's copy of case and touch, when still current */
+    dg__send *send;     /* owned: its copies, current while the mark is unchanged */
     int status;
     int error_class;
     int64_t retry_after;
@@ -41,6 +54,7 @@ struct dg_engine {
     int64_t ph_val;
     uint64_t rng;
     size_t batch;
+    size_t sending, max_sending; /* sends handed to channels, not completed; the cap */
     dg__job *jobs;
     size_t n_jobs;
     dg__done *dq;
@@ -68,6 +82,8 @@ int dg__plan_after_send(dg_engine *e, dg_case *c, int64_t now);
 void dg__plan_stage_from(dg_engine *e, dg_case *c, int from, int64_t now);
 int dg__plan_first(dg_engine *e, dg_case *c, int64_t now);
 int dg__end_case(dg_engine *e, dg_case *c, int status, const char *why, int64_t now);
+/* Too many sends in flight to take another batch of due actions. */
+int dg__throttled(const dg_engine *e);
 /* flush: record completions now and drop the jobs (else run_due does). */
 void dg__dispatch(dg_engine *e, int flush);
 dg__job *dg__job_add(dg_engine *e, int kind);

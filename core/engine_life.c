@@ -28,6 +28,9 @@ int dg_engine_new(const dg_engine_opts *o, dg_engine **out, char *err, size_t le
     e->render_ud = o->render_ud;
     e->obs = o->obs;
     e->batch = o->batch ? o->batch : 256;
+    e->max_sending = o->max_sending ? o->max_sending : 4 * e->batch;
+    if (e->max_sending < e->batch)
+        e->max_sending = e->batch;
     e->rng = o->seed ? o->seed : (uint64_t)dg_clock_now(o->rt->clock) * 2654435761u + 1;
     e->jobs = calloc(e->batch * 2 + 8, sizeof *e->jobs);
     if (!e->jobs) {
@@ -93,6 +96,8 @@ void dg_engine_free(dg_engine *e)
     dg_engine_stop(e);
     dg__gc_release(e);
     dg__flush_done(e);
+    for (size_t i = 0; i < e->n_dq; i++) /* left when the flush could not begin */
+        free(e->dq[i].send);
     for (size_t i = 0; i < e->n_jobs; i++)
         dg_rendered_clear(&e->jobs[i].r);
     free(e->jobs);

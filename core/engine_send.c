@@ -25,20 +25,24 @@ static const char *const errc_names[] = {"none",       "retryable", "wait",  "pe
 
 static void on_send_done(void *ud, dg_instance *inst, const dg_result *res);
 
+/* `send` (may be NULL) is owned from here on. */
 static void queue_done(dg_engine *e, int64_t touch_id, const dg_result *res, int status,
-                       const dg__job *job)
+                       const dg__job *job, dg__send *send)
 {
     dg__done *d;
     if (e->n_dq == e->cap_dq) {
         size_t cap = e->cap_dq ? e->cap_dq * 2 : 64;
         dg__done *n = realloc(e->dq, cap * sizeof *n);
-        if (!n)
+        if (!n) {
+            free(send);
             return; /* the touch stays `sending`: reconciled at next start */
+        }
         e->dq = n;
         e->cap_dq = cap;
     }
     d = &e->dq[e->n_dq++];
     memset(d, 0, sizeof *d);
+    d->send = send;
     d->touch_id = touch_id;
     d->job = job && job->t.id == touch_id ? job : NULL;
     d->status = res ? res->status : status;
@@ -76,6 +80,11 @@ static void apply_done(dg_engine *e, const dg__done *d, int64_t now, int clean)
         /* nothing committed since the batch wrote them: the copies are current */
         t = d->job->t;
         c = d->job->c;
+    } else if (d->send && d->send->mark && d->send->t.id == d->touch_id &&
+               e->st->vt->write_mark(e->st, d->send->c.id) == d->send->mark) {
+        /* nothing of the case written since its batch committed */
+        t = d->send->t;
+        c = d->send->c;
     } else if (e->st->vt->touch_get(e->st, d->touch_id, &t) != 0 ||
                e->st->vt->case_get(e->st, t.case_id, &c) != 0) {
         return;
@@ -137,8 +146,10 @@ static void apply_done(dg_engine *e, const dg__done *d, int64_t now, int clean)
 
 static void apply_all(dg_engine *e, int64_t now, int clean)
 {
-    for (size_t i = 0; i < e->n_dq; i++)
+    for (size_t i = 0; i < e->n_dq; i++) {
         apply_done(e, &e->dq[i], now, clean);
+        free(e->dq[i].send);
+    }
     e->n_dq = 0;
 }
 
@@ -154,12 +165,6 @@ void dg__flush_done(dg_engine *e)
     dg__tx_end(e, 0);
 }
 
-typedef struct send_ctx {
-    dg_engine *e;
-    int64_t touch_id, started;
-    const dg__job *job;
-} send_ctx;
-
 /* Group commit: completions that arrive outside a dispatch (asynchronous
  * channels: every HTTP send) are recorded together in one transaction on
  * the next loop iteration instead of one transaction (and sync) each, which
@@ -171,12 +176,20 @@ struct dg__gc {
     int armed;
 };
 
+/* The completions join the database's write batch (dg_db_join) when there
+ * is one: committed with the plugins' state writes of the same iteration
+ * (the WhatsApp wamid mapping) in one COMMIT instead of two. Sends still
+ * never rest on it: run_due's transaction commits the batch first. */
 static void gc_fire(uv_timer_t *t)
 {
     struct dg__gc *g = t->data;
     g->armed = 0;
     if (g->e) {
+        dg_db *db = g->e->rt->db;
+        int joined = db && dg_db_join(db) == 0;
         dg__flush_done(g->e);
+        if (joined)
+            dg_db_leave(db, 0, NULL, NULL);
         dg__arm(g->e);
     }
 }
@@ -214,15 +227,16 @@ void dg__gc_release(dg_engine *e)
 
 static void on_send_done(void *ud, dg_instance *inst, const dg_result *res)
 {
-    send_ctx *s = ud;
+    dg__send *s = ud;
     dg_engine *e = s->e;
     if (e->rt->metrics && inst) { /* on the engine's clock (manual in tests) */
         dg_kv l = {"channel", dg_engine_channel_kind(e, inst), 0};
         dg_metrics_observe(e->rt->metrics, "duegate_send_duration_seconds", &l, 1,
                            (double)(dg_clock_now(e->rt->clock) - s->started) / 1000.0);
     }
-    queue_done(e, s->touch_id, res, res ? res->status : DG_EIO, e->in_dispatch ? s->job : NULL);
-    free(s);
+    queue_done(e, s->touch_id, res, res ? res->status : DG_EIO, e->in_dispatch ? s->job : NULL, s);
+    if (e->sending)
+        e->sending--;
     if (!e->in_dispatch && gc_defer(e) != 0) {
         dg__flush_done(e);
         dg__arm(e);
@@ -241,7 +255,7 @@ static void send_one(dg_engine *e, dg__job *j)
 {
     dg_outbound_message m;
     dg_instance *inst = dg_instance_find(e->rt, j->t.channel);
-    send_ctx *s;
+    dg__send *s;
     int rc;
     char full[160];
     DG_INIT(&m);
@@ -275,17 +289,25 @@ static void send_one(dg_engine *e, dg__job *j)
     if (e->obs.on_send)
         e->obs.on_send(e->obs.ud, &j->c, &j->t, &m);
     if (!inst || !(s = malloc(sizeof *s))) {
-        queue_done(e, j->t.id, NULL, inst ? DG_ENOMEM : DG_ESTATE, j);
+        queue_done(e, j->t.id, NULL, inst ? DG_ENOMEM : DG_ESTATE, j, NULL);
         return;
     }
     s->e = e;
     s->touch_id = j->t.id;
     s->started = dg_clock_now(e->rt->clock);
     s->job = j;
+    s->mark = j->mark;
+    if (s->mark) { /* copies for the completion: no re-read while still current */
+        s->c = j->c;
+        s->t = j->t;
+    }
+    e->sending++; /* before the call: a synchronous channel completes inside it */
     rc = dg_instance_send(inst, &m, on_send_done, s);
     if (rc != DG_PENDING && rc != DG_OK) {
         free(s);
-        queue_done(e, j->t.id, NULL, rc, j);
+        if (e->sending)
+            e->sending--;
+        queue_done(e, j->t.id, NULL, rc, j, NULL);
     }
 }
 
@@ -326,11 +348,25 @@ static void on_timer(void *ud)
     dg_engine_run_due(e);
 }
 
+/* A batch more would exceed the cap: wait for completions (each flush of
+ * completions calls dg__arm again). */
+int dg__throttled(const dg_engine *e)
+{
+    return e->sending + e->batch > e->max_sending;
+}
+
 void dg__arm(dg_engine *e)
 {
     int64_t at, now;
     if (!e->started || e->in_tick)
         return;
+    if (dg__throttled(e)) {
+        if (e->timer)
+            dg_ctimer_stop(e->timer);
+        e->timer = NULL;
+        e->timer_at = 0;
+        return;
+    }
     if (e->st->vt->next_due(e->st, &at) != 0) {
         if (e->timer)
             dg_ctimer_stop(e->timer);
@@ -359,6 +395,8 @@ void dg_engine_run_due(dg_engine *e)
         int64_t now = dg_clock_now(e->rt->clock);
         int clean = e->epoch == e->batch_epoch;
         size_t n = 0;
+        if (dg__throttled(e))
+            break; /* the rest when completions come back (dg__arm) */
         if (dg__tx_begin(e) != 0)
             break;
         apply_all(e, now, clean); /* the previous batch's completions */
@@ -377,6 +415,9 @@ void dg_engine_run_due(dg_engine *e)
         if (n == 0)
             break;
         e->batch_epoch = e->epoch;
+        for (size_t i = 0; i < e->n_jobs; i++) /* the state the copies hold, committed */
+            if (e->jobs[i].kind == 1 && e->st->vt->write_mark)
+                e->jobs[i].mark = e->st->vt->write_mark(e->st, e->jobs[i].c.id);
         dg__dispatch(e, 0);
     }
     e->in_tick = 0;

@@ -1,5 +1,4 @@
 /* libcurl multi on the libuv loop: see http_client.h and protocols.md §D2-D3. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,93 +8,11 @@
 
 #include <duegate/types.h>
 
-#include "http_client.h"
+#include "http_client_int.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
 #endif
-
-#define MAX_IDLE_EASY 256
-#define MAX_RESPONSE_BYTES (64u * 1024 * 1024)
-
-typedef struct sockctx {
-    uv_poll_t poll;
-    dg_http_client *c;
-    curl_socket_t fd;
-    int active;
-} sockctx;
-
-typedef struct rhdr {
-    size_t name, value; /* offsets into the call's header arena */
-} rhdr;
-
-#define INLINE_RHDRS 24
-#define INLINE_BODY 512
-
-struct dg_http_call {
-    dg_http_client *c;
-    CURL *easy;
-    void *owner;
-    dg_http_done_cb done;
-    void *ud;
-    struct dg_http_call *prev, *next;
-    struct curl_slist *hdrs, *rcpt;
-    char *url, *user, *pass, *from;
-    char *data; /* request body / message, owned */
-    size_t data_len, data_off;
-    char *rbody; /* rsmall, or malloc'd when larger */
-    size_t rbody_len, rbody_cap;
-    char *rhtext; /* "name\0value\0..." of the last response's headers */
-    size_t rhtext_len, rhtext_cap;
-    rhdr *rh; /* rhi, or malloc'd beyond INLINE_RHDRS */
-    size_t n_rh, cap_rh;
-    rhdr rhi[INLINE_RHDRS];
-    char rsmall[INLINE_BODY];
-    int smtp;
-    int too_big;
-    int finishing; /* in its done callback: cancel is a no-op */
-    int doomed;    /* to be failed after a multi error */
-    int queued;    /* waiting for a slot (max_in_flight) */
-    struct dg_http_call *qnext;
-    uint64_t started;
-    char errbuf[CURL_ERROR_SIZE];
-};
-
-struct dg_http_client {
-    uv_loop_t *loop;
-    CURLM *multi;
-    uv_timer_t timer;
-    dg_http_client_opts o;
-    char ua[64];
-    sockctx **socks; /* by fd, reused for the fd's lifetime of the client */
-    size_t n_socks;
-    dg_http_call *calls;
-    size_t active;
-    dg_http_call *wq_head, *wq_tail; /* FIFO of calls over max_in_flight */
-    size_t waiting;
-    CURL *idle[MAX_IDLE_EASY];
-    size_t n_idle;
-    int handles; /* open uv handles */
-    int freeing;
-};
-
-/* ------------------------------------------------------------ helpers */
-
-static int safe_text(const char *s)
-{
-    return s && !strpbrk(s, "\r\n");
-}
-
-static char *dupmem(const void *p, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        if (n)
-            memcpy(d, p, n);
-        d[n] = '\0';
-    }
-    return d;
-}
 
 /* ------------------------------------------------------------ loop glue */
 
@@ -223,7 +140,7 @@ static void call_unlink(dg_http_call *k)
     c->active--;
 }
 
-static void call_free(dg_http_call *k)
+void dg__hc_call_free(dg_http_call *k)
 {
     dg_http_client *c = k->c;
     if (k->easy) {
@@ -243,6 +160,7 @@ static void call_free(dg_http_call *k)
     free(k->user);
     free(k->pass);
     free(k->from);
+    free(k->method);
     free(k->data);
     if (k->rbody != k->rsmall)
         free(k->rbody);
@@ -332,19 +250,9 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
-static size_t on_upload(char *buf, size_t sz, size_t n, void *ud)
-{
-    dg_http_call *k = ud;
-    size_t want = sz * n, left = k->data_len - k->data_off;
-    if (want > left)
-        want = left;
-    memcpy(buf, k->data + k->data_off, want);
-    k->data_off += want;
-    return want;
-}
-
 static void wq_remove(dg_http_call *k);
 static void start_waiting(dg_http_client *c);
+static int launch(dg_http_call *k);
 
 static void finish(dg_http_call *k, CURLcode res)
 {
@@ -353,7 +261,8 @@ static void finish(dg_http_call *k, CURLcode res)
     long code = 0;
     size_t nh = k->n_rh;
     DG_INIT(&r);
-    curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (k->easy)
+        curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &code);
     r.transport_error = dg_http_classify(res);
     if (k->smtp && res != CURLE_OK && code >= 400 && r.transport_error == DG_HTTP_EOTHER)
         r.transport_error = DG_HTTP_OK; /* the server answered: the reply code says why */
@@ -389,7 +298,7 @@ static void finish(dg_http_call *k, CURLcode res)
         k->done(k->ud, &r);
     if (h != hv)
         free(h);
-    call_free(k);
+    dg__hc_call_free(k);
 }
 
 static void wq_remove(dg_http_call *k)
@@ -413,7 +322,7 @@ static void start_waiting(dg_http_client *c)
 {
     while (c->wq_head && !c->freeing && c->multi && c->active - c->waiting < c->o.max_in_flight) {
         dg_http_call *k = c->wq_head;
-        if (curl_multi_add_handle(c->multi, k->easy) != CURLM_OK)
+        if (launch(k) != 0)
             break; /* stays first in line; tried again when a call completes */
         wq_remove(k);
         k->started = uv_now(c->loop);
@@ -450,13 +359,14 @@ static void fail_all(dg_http_client *c, CURLMcode mc)
             ;
         if (!k || !c->multi)
             break;
-        curl_multi_remove_handle(c->multi, k->easy);
+        if (!k->queued)
+            curl_multi_remove_handle(c->multi, k->easy);
         snprintf(k->errbuf, sizeof k->errbuf, "transfer aborted: %s", curl_multi_strerror(mc));
         finish(k, CURLE_ABORTED_BY_CALLBACK); /* classified as "other" */
     }
 }
 
-static dg_http_call *call_new(dg_http_client *c, void *owner, dg_http_done_cb done, void *ud)
+dg_http_call *dg__hc_call_new(dg_http_client *c, void *owner, dg_http_done_cb done, void *ud)
 {
     dg_http_call *k = calloc(1, sizeof *k);
     if (!k)
@@ -469,29 +379,35 @@ static dg_http_call *call_new(dg_http_client *c, void *owner, dg_http_done_cb do
     k->cap_rh = INLINE_RHDRS;
     k->rbody = k->rsmall;
     k->rbody_cap = INLINE_BODY;
-    k->easy = c->n_idle ? c->idle[--c->n_idle] : curl_easy_init();
-    if (!k->easy) {
-        free(k);
-        return NULL;
-    }
     return k;
 }
 
-/* Common options, add to the multi, link. */
-static int call_start(dg_http_call *k, int64_t timeout_ms, dg_http_call **out)
+/* Give the call an easy handle (reused when one is idle) with all its
+ * options, and add it to the multi. */
+static int launch(dg_http_call *k)
 {
     dg_http_client *c = k->c;
     CURL *e = k->easy;
-    if (timeout_ms <= 0)
-        timeout_ms = c->o.default_timeout_ms;
+    if (!e && !(e = k->easy = c->n_idle ? c->idle[--c->n_idle] : curl_easy_init()))
+        return DG_ENOMEM;
     curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)k);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)k->timeout_ms);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, k->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, k);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, k);
+    dg__hc_setup(k);
+    return curl_multi_add_handle(c->multi, e) == CURLM_OK ? 0 : DG_EIO;
+}
+
+/* Start now or queue, and link. */
+int dg__hc_call_start(dg_http_call *k, int64_t timeout_ms, dg_http_call **out)
+{
+    dg_http_client *c = k->c;
+    int rc;
+    k->timeout_ms = timeout_ms > 0 ? timeout_ms : c->o.default_timeout_ms;
     k->started = uv_now(c->loop);
     if (c->o.max_in_flight > 0 && c->active - c->waiting >= c->o.max_in_flight) {
         k->queued = 1; /* started by start_waiting when a slot frees */
@@ -501,9 +417,9 @@ static int call_start(dg_http_call *k, int64_t timeout_ms, dg_http_call **out)
             c->wq_head = k;
         c->wq_tail = k;
         c->waiting++;
-    } else if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
-        call_free(k);
-        return DG_EIO;
+    } else if ((rc = launch(k)) != 0) {
+        dg__hc_call_free(k);
+        return rc;
     }
     k->next = c->calls;
     if (c->calls)
@@ -513,177 +429,6 @@ static int call_start(dg_http_call *k, int64_t timeout_ms, dg_http_call **out)
     if (out)
         *out = k;
     return DG_OK;
-}
-
-int dg_http_client_request(dg_http_client *c, void *owner, const dg_http_request *req,
-                           dg_http_done_cb done, void *ud, dg_http_call **out)
-{
-    dg_http_call *k;
-    CURL *e;
-    const char *m;
-    int has_ct = 0;
-    char line[1024];
-    if (out)
-        *out = NULL;
-    if (!c || c->freeing || !req || !req->url || !done)
-        return c && c->freeing ? DG_ESTATE : DG_EINVAL;
-    m = req->method && *req->method ? req->method : "GET";
-    if (!safe_text(req->url) || !safe_text(m) || (req->body_len && !req->body))
-        return DG_EINVAL;
-    for (size_t i = 0; i < req->n_headers; i++)
-        if (!req->headers[i].key || !safe_text(req->headers[i].key) ||
-            !safe_text(req->headers[i].value) || strchr(req->headers[i].key, ':'))
-            return DG_EINVAL;
-    if (!(k = call_new(c, owner, done, ud)))
-        return DG_ENOMEM;
-    e = k->easy;
-    for (size_t i = 0; i < req->n_headers; i++) {
-        struct curl_slist *l;
-        if (strcasecmp(req->headers[i].key, "Content-Type") == 0)
-            has_ct = 1;
-        snprintf(line, sizeof line, "%s: %s", req->headers[i].key, req->headers[i].value);
-        if (!(l = curl_slist_append(k->hdrs, line)))
-            goto nomem;
-        k->hdrs = l;
-    }
-    if (req->bearer_token) {
-        struct curl_slist *l;
-        if (!safe_text(req->bearer_token))
-            goto inval;
-        snprintf(line, sizeof line, "Authorization: Bearer %s", req->bearer_token);
-        if (!(l = curl_slist_append(k->hdrs, line)))
-            goto nomem;
-        k->hdrs = l;
-    }
-    if (!req->body_len && !has_ct && strcmp(m, "POST") == 0) {
-        struct curl_slist *l = curl_slist_append(k->hdrs, "Content-Type:");
-        if (!l)
-            goto nomem;
-        k->hdrs = l;
-    }
-    if (req->body_len && !has_ct) { /* JSON if it looks like it, else a form */
-        const char *b = req->body;
-        struct curl_slist *l = curl_slist_append(
-            k->hdrs, b[0] == '{' || b[0] == '[' ? "Content-Type: application/json"
-                                                : "Content-Type: application/x-www-form-urlencoded");
-        if (!l)
-            goto nomem;
-        k->hdrs = l;
-    }
-    if (req->body_len) { /* no 100-continue round trip */
-        struct curl_slist *l = curl_slist_append(k->hdrs, "Expect:");
-        if (!l)
-            goto nomem;
-        k->hdrs = l;
-    }
-    if (!(k->url = strdup(req->url)))
-        goto nomem;
-    curl_easy_setopt(e, CURLOPT_URL, k->url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, c->ua);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, k->hdrs);
-    if (req->basic_user) {
-        if (!(k->user = strdup(req->basic_user)) ||
-            !(k->pass = strdup(req->basic_password ? req->basic_password : "")))
-            goto nomem;
-        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(e, CURLOPT_USERNAME, k->user);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, k->pass);
-    }
-    if (strcmp(m, "GET") == 0) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(m, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (req->body_len == 0 && strcmp(m, "POST") != 0) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m); /* DELETE etc. without a body */
-    } else {
-        if (!(k->data = dupmem(req->body ? req->body : "", req->body_len)))
-            goto nomem;
-        k->data_len = req->body_len;
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, k->data);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)k->data_len);
-        if (strcmp(m, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
-    }
-    return call_start(k, req->timeout_ms, out);
-nomem:
-    call_free(k);
-    return DG_ENOMEM;
-inval:
-    call_free(k);
-    return DG_EINVAL;
-}
-
-int dg_http_client_smtp(dg_http_client *c, void *owner, const dg_smtp_message *msg,
-                        dg_http_done_cb done, void *ud, dg_http_call **out)
-{
-    dg_http_call *k;
-    CURL *e;
-    int smtps;
-    if (out)
-        *out = NULL;
-    if (!c || c->freeing)
-        return DG_ESTATE;
-    if (!msg || !msg->url || !done || !msg->mail_from || !msg->n_rcpt || !msg->rcpt ||
-        !msg->data || !safe_text(msg->url) || !safe_text(msg->mail_from))
-        return DG_EINVAL;
-    smtps = strncasecmp(msg->url, "smtps://", 8) == 0;
-    if (!smtps && strncasecmp(msg->url, "smtp://", 7) != 0)
-        return DG_EINVAL;
-    for (size_t i = 0; i < msg->n_rcpt; i++)
-        if (!safe_text(msg->rcpt[i]))
-            return DG_EINVAL;
-    if (!(k = call_new(c, owner, done, ud)))
-        return DG_ENOMEM;
-    e = k->easy;
-    k->smtp = 1;
-    for (size_t i = 0; i < msg->n_rcpt; i++) {
-        struct curl_slist *l = curl_slist_append(k->rcpt, msg->rcpt[i]);
-        if (!l)
-            goto nomem;
-        k->rcpt = l;
-    }
-    if (!(k->url = strdup(msg->url)) || !(k->from = strdup(msg->mail_from)) ||
-        !(k->data = dupmem(msg->data, msg->data_len)))
-        goto nomem;
-    k->data_len = msg->data_len;
-    curl_easy_setopt(e, CURLOPT_URL, k->url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-#else
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
-#endif
-    if (!smtps)
-        curl_easy_setopt(e, CURLOPT_USE_SSL,
-                         (long)(msg->require_tls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
-    /* One connection per message: libcurl could otherwise hand a plain
-     * connection to a message that requires STARTTLS. */
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, msg->verify_peer ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, msg->verify_peer ? 2L : 0L);
-    if (msg->username) {
-        if (!(k->user = strdup(msg->username)) ||
-            !(k->pass = strdup(msg->password ? msg->password : "")))
-            goto nomem;
-        curl_easy_setopt(e, CURLOPT_USERNAME, k->user);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, k->pass);
-    }
-    curl_easy_setopt(e, CURLOPT_MAIL_FROM, k->from);
-    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, k->rcpt);
-    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
-    curl_easy_setopt(e, CURLOPT_READDATA, k);
-    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)k->data_len);
-    return call_start(k, msg->timeout_ms, out);
-nomem:
-    call_free(k);
-    return DG_ENOMEM;
 }
 
 void dg_http_client_cancel(dg_http_call *k)
@@ -697,7 +442,7 @@ void dg_http_client_cancel(dg_http_call *k)
     else
         curl_multi_remove_handle(c->multi, k->easy);
     call_unlink(k);
-    call_free(k);
+    dg__hc_call_free(k);
     start_waiting(c); /* a slot may have freed */
 }
 

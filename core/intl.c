@@ -14,17 +14,47 @@
 
 #include <duegate/types.h>
 
-/* BCP 47 tag -> ICU locale id ("pt-BR" -> "pt_BR"). */
+/* Every ICU object below is cached: opening one costs far more than the
+ * formatting itself (a template render formats money, durations and two
+ * date-times; opening their formatters was most of a WhatsApp send). The
+ * caches hold the last few keys, replaced round-robin, and are used from
+ * the loop thread only, like every caller. They live until the process
+ * ends. */
+
+/* BCP 47 tag -> ICU locale id ("pt-BR" -> "pt_BR"), the last few memoised. */
+#define LOC_CACHE 16
+#define LOC_TAG_MAX 64
+static struct {
+    char tag[LOC_TAG_MAX];
+    char id[ULOC_FULLNAME_CAPACITY];
+    int ok;
+} loc_cache[LOC_CACHE];
+static unsigned loc_next;
+
 static int icu_locale(const char *tag, char *id, size_t len)
 {
     UErrorCode e = U_ZERO_ERROR;
     int32_t parsed = 0;
+    size_t tl;
+    int ok;
     if (!tag || !*tag)
         tag = "en";
+    tl = strlen(tag);
+    if (len == ULOC_FULLNAME_CAPACITY && tl < LOC_TAG_MAX)
+        for (unsigned i = 0; i < LOC_CACHE; i++)
+            if (loc_cache[i].tag[0] && strcmp(loc_cache[i].tag, tag) == 0) {
+                memcpy(id, loc_cache[i].id, ULOC_FULLNAME_CAPACITY);
+                return loc_cache[i].ok ? 0 : DG_EINVAL;
+            }
     uloc_forLanguageTag(tag, id, (int32_t)len, &parsed, &e);
-    if (U_FAILURE(e) || parsed <= 0 || !*id)
-        return DG_EINVAL;
-    return 0;
+    ok = !(U_FAILURE(e) || parsed <= 0 || !*id);
+    if (len == ULOC_FULLNAME_CAPACITY && tl < LOC_TAG_MAX && (ok || U_SUCCESS(e))) {
+        unsigned slot = loc_next++ % LOC_CACHE;
+        memcpy(loc_cache[slot].tag, tag, tl + 1);
+        memcpy(loc_cache[slot].id, id, ULOC_FULLNAME_CAPACITY);
+        loc_cache[slot].ok = ok;
+    }
+    return ok ? 0 : DG_EINVAL;
 }
 
 int dg_intl_locale_ok(const char *tag)
@@ -43,33 +73,98 @@ static int to_utf8(const UChar *u, int32_t n, char *buf, size_t len)
     return U_FAILURE(e) ? DG_EINVAL : 0;
 }
 
+/* Number formatters by (locale id, skeleton). */
+#define NF_CACHE 32
+#define NF_SKEL_MAX 96
+static struct {
+    char id[ULOC_FULLNAME_CAPACITY];
+    char skel[NF_SKEL_MAX];
+    UNumberFormatter *f;
+} nf_cache[NF_CACHE];
+static unsigned nf_next;
+static UFormattedNumber *nf_result; /* one result object, reused */
+
+static UNumberFormatter *number_format(const char *id, const char *skeleton)
+{
+    UChar sk[128];
+    UErrorCode e = U_ZERO_ERROR;
+    UNumberFormatter *f;
+    unsigned slot;
+    int cacheable = strlen(skeleton) < NF_SKEL_MAX;
+    for (unsigned i = 0; cacheable && i < NF_CACHE; i++)
+        if (nf_cache[i].f && strcmp(nf_cache[i].id, id) == 0 &&
+            strcmp(nf_cache[i].skel, skeleton) == 0)
+            return nf_cache[i].f;
+    u_uastrncpy(sk, skeleton, 127);
+    sk[127] = 0;
+    f = unumf_openForSkeletonAndLocale(sk, -1, id, &e);
+    if (U_FAILURE(e)) {
+        unumf_close(f);
+        return NULL;
+    }
+    if (!cacheable)
+        return f; /* the caller closes it */
+    slot = nf_next++ % NF_CACHE;
+    unumf_close(nf_cache[slot].f);
+    snprintf(nf_cache[slot].id, sizeof nf_cache[slot].id, "%s", id);
+    snprintf(nf_cache[slot].skel, sizeof nf_cache[slot].skel, "%s", skeleton);
+    nf_cache[slot].f = f;
+    return f;
+}
+
+/* The last few formatted numbers (days left, a campaign's amount). */
+#define NR_CACHE 32
+static struct {
+    char id[ULOC_FULLNAME_CAPACITY];
+    char skel[NF_SKEL_MAX];
+    char dec[32];
+    char text[128];
+} nr_cache[NR_CACHE];
+static unsigned nr_next;
+
 /* Format with a number skeleton; `dec` is a decimal string. */
 static int format_skeleton(const char *locale, const char *skeleton, const char *dec, char *buf,
                            size_t len)
 {
     char id[ULOC_FULLNAME_CAPACITY];
-    UChar sk[128], out[256];
+    UChar out[256];
     UErrorCode e = U_ZERO_ERROR;
     UNumberFormatter *f;
-    UFormattedNumber *r;
     int32_t n;
-    int rc;
+    int rc, memo = strlen(skeleton) < NF_SKEL_MAX && strlen(dec) < sizeof nr_cache[0].dec;
     if (icu_locale(locale, id, sizeof id))
         return DG_EINVAL;
-    u_uastrncpy(sk, skeleton, 127);
-    sk[127] = 0;
-    f = unumf_openForSkeletonAndLocale(sk, -1, id, &e);
-    r = unumf_openResult(&e);
-    if (U_FAILURE(e)) {
-        unumf_close(f);
-        unumf_closeResult(r);
-        return DG_EINVAL;
+    for (unsigned i = 0; memo && i < NR_CACHE; i++)
+        if (nr_cache[i].text[0] && strcmp(nr_cache[i].dec, dec) == 0 &&
+            strcmp(nr_cache[i].skel, skeleton) == 0 && strcmp(nr_cache[i].id, id) == 0) {
+            size_t l = strlen(nr_cache[i].text);
+            if (l >= len)
+                return DG_ENOMEM;
+            memcpy(buf, nr_cache[i].text, l + 1);
+            return 0;
+        }
+    if (!nf_result) {
+        nf_result = unumf_openResult(&e);
+        if (U_FAILURE(e)) {
+            unumf_closeResult(nf_result);
+            nf_result = NULL;
+            return DG_ENOMEM;
+        }
     }
-    unumf_formatDecimal(f, dec, -1, r, &e);
-    n = unumf_resultToString(r, out, 256, &e);
+    if (!(f = number_format(id, skeleton)))
+        return DG_EINVAL;
+    unumf_formatDecimal(f, dec, -1, nf_result, &e);
+    n = unumf_resultToString(nf_result, out, 256, &e);
     rc = U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
-    unumf_close(f);
-    unumf_closeResult(r);
+    if (strlen(skeleton) >= NF_SKEL_MAX)
+        unumf_close(f);
+    if (rc == 0 && memo && strlen(buf) < sizeof nr_cache[0].text) {
+        unsigned slot = nr_next++ % NR_CACHE;
+        memcpy(nr_cache[slot].id, id, sizeof id);
+        snprintf(nr_cache[slot].skel, sizeof nr_cache[slot].skel, "%s", skeleton);
+        snprintf(nr_cache[slot].dec, sizeof nr_cache[slot].dec, "%s", dec);
+        snprintf(nr_cache[slot].text, sizeof nr_cache[slot].text, "%s", buf);
+    }
     return rc;
 }
 
@@ -113,16 +208,36 @@ int dg_intl_duration(const char *locale, const char *unit, int64_t n, char *buf,
     return format_skeleton(locale, sk, dec, buf, len);
 }
 
+/* Zone ids already checked, with the answer. */
+#define ZK_CACHE 16
+#define ZK_MAX 64
+static struct {
+    char tz[ZK_MAX];
+    int known;
+} zk_cache[ZK_CACHE];
+static unsigned zk_next;
+
 int dg_intl_zone_known(const char *tz)
 {
     UChar id[128], canon[128];
     UBool sys = 0;
     UErrorCode e = U_ZERO_ERROR;
-    if (!tz || !*tz || strlen(tz) >= 127)
+    size_t tl;
+    int known;
+    if (!tz || !*tz || (tl = strlen(tz)) >= 127)
         return 0;
+    for (unsigned i = 0; tl < ZK_MAX && i < ZK_CACHE; i++)
+        if (zk_cache[i].tz[0] && strcmp(zk_cache[i].tz, tz) == 0)
+            return zk_cache[i].known;
     u_uastrcpy(id, tz);
     ucal_getCanonicalTimeZoneID(id, -1, canon, 128, &sys, &e);
-    return U_SUCCESS(e) && sys;
+    known = U_SUCCESS(e) && sys;
+    if (tl < ZK_MAX) {
+        unsigned slot = zk_next++ % ZK_CACHE;
+        memcpy(zk_cache[slot].tz, tz, tl + 1);
+        zk_cache[slot].known = known;
+    }
+    return known;
 }
 
 static void zone_id(const char *tz, UChar *id)
@@ -172,6 +287,18 @@ static UDateFormat *datetime_format(const char *id, const UChar *zid)
     return df;
 }
 
+/* The last few formatted instants: the orders of one campaign share their
+ * deadline, so a burst formats the same (locale, zone, instant) again and
+ * again. */
+#define DTR_CACHE 16
+static struct {
+    char id[ULOC_FULLNAME_CAPACITY];
+    UChar zid[128];
+    int64_t ms;
+    char text[256];
+} dtr_cache[DTR_CACHE];
+static unsigned dtr_next;
+
 int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, size_t len)
 {
     char id[ULOC_FULLNAME_CAPACITY];
@@ -179,28 +306,104 @@ int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, 
     UErrorCode e = U_ZERO_ERROR;
     UDateFormat *df;
     int32_t n;
+    int rc;
     if (icu_locale(locale, id, sizeof id))
         return DG_EINVAL;
     zone_id(tz, zid);
+    for (unsigned i = 0; i < DTR_CACHE; i++)
+        if (dtr_cache[i].text[0] && dtr_cache[i].ms == ms && strcmp(dtr_cache[i].id, id) == 0 &&
+            u_strcmp(dtr_cache[i].zid, zid) == 0) {
+            size_t l = strlen(dtr_cache[i].text);
+            if (l >= len)
+                return DG_ENOMEM;
+            memcpy(buf, dtr_cache[i].text, l + 1);
+            return 0;
+        }
     if (!(df = datetime_format(id, zid)))
         return DG_EINVAL;
     n = udat_format(df, (UDate)ms, out, 256, NULL, &e);
-    return U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
+    rc = U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
+    if (rc == 0 && strlen(buf) < sizeof dtr_cache[0].text) {
+        unsigned slot = dtr_next++ % DTR_CACHE;
+        memcpy(dtr_cache[slot].id, id, sizeof id);
+        u_strcpy(dtr_cache[slot].zid, zid);
+        dtr_cache[slot].ms = ms;
+        snprintf(dtr_cache[slot].text, sizeof dtr_cache[slot].text, "%s", buf);
+    }
+    return rc;
 }
 
-/* Julian day of the local date of ms in zone zid. */
+/* Gregorian calendars by zone, for julian_day. */
+#define CAL_CACHE 16
+static struct {
+    UChar zid[128];
+    UCalendar *c;
+    struct {
+        int64_t start, end; /* a local day asked for: [start, end) */
+        int32_t jd;
+    } day[2]; /* two: day_diff asks for "now" and the deadline in turn */
+    unsigned next_day;
+} cal_cache[CAL_CACHE];
+static unsigned cal_next;
+
+static int zone_calendar(const UChar *zid)
+{
+    UErrorCode e = U_ZERO_ERROR;
+    UCalendar *c;
+    unsigned slot;
+    for (unsigned i = 0; i < CAL_CACHE; i++)
+        if (cal_cache[i].c && u_strcmp(cal_cache[i].zid, zid) == 0)
+            return (int)i;
+    c = ucal_open(zid, -1, "en_US_POSIX", UCAL_GREGORIAN, &e);
+    if (U_FAILURE(e)) {
+        ucal_close(c);
+        return -1;
+    }
+    slot = cal_next++ % CAL_CACHE;
+    if (cal_cache[slot].c)
+        ucal_close(cal_cache[slot].c);
+    u_strcpy(cal_cache[slot].zid, zid);
+    cal_cache[slot].c = c;
+    memset(cal_cache[slot].day, 0, sizeof cal_cache[slot].day);
+    return (int)slot;
+}
+
+/* Julian day of the local date of ms in zone zid. The bounds of the local
+ * day found are kept: another instant of that day needs no calendar work. */
 static int julian_day(const UChar *zid, int64_t ms, int32_t *jd)
 {
     UErrorCode e = U_ZERO_ERROR;
-    UCalendar *c = ucal_open(zid, -1, "en_US_POSIX", UCAL_GREGORIAN, &e);
-    if (U_FAILURE(e)) {
-        ucal_close(c);
+    int i = zone_calendar(zid);
+    UCalendar *c;
+    int64_t start, end;
+    if (i < 0)
         return DG_EINVAL;
-    }
+    for (int k = 0; k < 2; k++)
+        if (ms >= cal_cache[i].day[k].start && ms < cal_cache[i].day[k].end) {
+            *jd = cal_cache[i].day[k].jd;
+            return 0;
+        }
+    c = cal_cache[i].c;
     ucal_setMillis(c, (UDate)ms, &e);
     *jd = ucal_get(c, UCAL_JULIAN_DAY, &e);
-    ucal_close(c);
-    return U_FAILURE(e) ? DG_EINVAL : 0;
+    if (U_FAILURE(e))
+        return DG_EINVAL;
+    ucal_set(c, UCAL_HOUR_OF_DAY, 0);
+    ucal_set(c, UCAL_MINUTE, 0);
+    ucal_set(c, UCAL_SECOND, 0);
+    ucal_set(c, UCAL_MILLISECOND, 0);
+    start = (int64_t)ucal_getMillis(c, &e);
+    ucal_add(c, UCAL_DATE, 1, &e);
+    end = (int64_t)ucal_getMillis(c, &e);
+    /* a day without a midnight (DST) may give a later start: only a range
+     * that holds ms is kept */
+    if (U_SUCCESS(e) && start <= ms && ms < end) {
+        unsigned k = cal_cache[i].next_day++ % 2;
+        cal_cache[i].day[k].start = start;
+        cal_cache[i].day[k].end = end;
+        cal_cache[i].day[k].jd = *jd;
+    }
+    return 0;
 }
 
 int dg_intl_day_diff(const char *tz, int64_t from_ms, int64_t to_ms, int64_t *days)

@@ -156,6 +156,8 @@ typedef struct dg_store_vt {
     int (*next_due)(dg_store *s, int64_t *at);
     int (*touch_get)(dg_store *s, int64_t id, dg_touch *out);
     int (*touch_by_provider)(dg_store *s, const char *channel, const char *pid, dg_touch *out);
+    /* Insert when t->id == 0 (sets it), else update; case_id and idem_key
+     * are fixed at insert (an update leaves them). */
     int (*touch_put)(dg_store *s, dg_touch *t);
     int (*touches_of_case)(dg_store *s, int64_t case_id, dg_touch_visit cb, void *ud);
     int (*touches_in_status)(dg_store *s, int status, dg_touch_visit cb, void *ud);
@@ -181,6 +183,11 @@ typedef struct dg_store_vt {
      * first (case_id 0: actions not bound to a case, e.g. forget). */
     int (*cases_visit)(dg_store *s, dg_case_visit cb, void *ud);
     int (*actions_of_case)(dg_store *s, int64_t case_id, dg_action_visit cb, void *ud);
+    /* ---- (appended) A number that changes whenever the case or one of its
+     * touches is written through this store, rolled back or not; 0 when
+     * unknown. The same non-zero mark twice: nothing of the case was written
+     * in between (the engine reuses its copies instead of reading again). */
+    uint64_t (*write_mark)(dg_store *s, int64_t case_id);
 } dg_store_vt;
 
 struct dg_store {

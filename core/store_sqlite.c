@@ -190,9 +190,28 @@ typedef struct sq {
         int64_t id;
         uint64_t h;
     } addr[ADDR_CACHE]; /* hash of (phone, email) last read or written per case */
+    struct {
+        int64_t id;
+        uint64_t mark;
+    } wm[ADDR_CACHE]; /* write marks by case (see write_mark in store.h) */
+    uint64_t wm_last;
     sqlite3_stmt *st[Q__N];
     char *sql[Q__N];
 } sq;
+
+static void mark_write(sq *s, int64_t case_id)
+{
+    s->wm[(uint64_t)case_id % ADDR_CACHE].id = case_id;
+    s->wm[(uint64_t)case_id % ADDR_CACHE].mark = ++s->wm_last;
+}
+
+static uint64_t s_write_mark(dg_store *b, int64_t case_id)
+{
+    sq *s = (sq *)b;
+    return s->wm[(uint64_t)case_id % ADDR_CACHE].id == case_id
+               ? s->wm[(uint64_t)case_id % ADDR_CACHE].mark
+               : 0;
+}
 
 static sqlite3_stmt *stmt(sq *s, int q)
 {
@@ -254,11 +273,13 @@ static void bind_row(sqlite3_stmt *st, const col *cols, size_t n, const void *re
 
 /* Columns an UPDATE leaves alone: the order's identity never changes and
  * the addresses change rarely (a separate, conditional statement), so
- * their indexes are not rewritten on every state change. */
+ * their indexes are not rewritten on every state change. A touch's case and
+ * idempotency key are fixed when it is inserted (SQLite rewrites the index
+ * of every column an UPDATE sets, changed or not). */
 static int hot_skip(const char *name)
 {
     return !strcmp(name, "store") || !strcmp(name, "order_id") || !strcmp(name, "phone") ||
-           !strcmp(name, "email");
+           !strcmp(name, "email") || !strcmp(name, "case_id") || !strcmp(name, "idem_key");
 }
 
 static char *col_list(const col *cols, size_t n, int from, int assign)
@@ -289,7 +310,7 @@ static int build_sql(sq *s)
     char *upd_c = col_list(case_cols, N_CASE_COLS, 1, 2);
     char *all_t = col_list(touch_cols, N_TOUCH_COLS, 0, 0);
     char *ins_t = col_list(touch_cols, N_TOUCH_COLS, 1, 0);
-    char *upd_t = col_list(touch_cols, N_TOUCH_COLS, 1, 1);
+    char *upd_t = col_list(touch_cols, N_TOUCH_COLS, 1, 2);
     char qm_c[512] = "", qm_t[256] = "";
     int rc = 0;
     for (size_t i = 1; i < N_CASE_COLS; i++)
@@ -326,7 +347,7 @@ static int build_sql(sq *s)
     SET(Q_TOUCH_GET, "SELECT %s FROM eng_touches WHERE id=?", all_t);
     SET(Q_TOUCH_PID, "SELECT %s FROM eng_touches WHERE channel=? AND provider_id=?", all_t);
     SET(Q_TOUCH_INS, "INSERT INTO eng_touches(%s) VALUES(%s)", ins_t, qm_t);
-    SET(Q_TOUCH_UPD, "UPDATE eng_touches SET %s WHERE id=?", upd_t);
+    SET(Q_TOUCH_UPD, "UPDATE eng_touches SET %s WHERE id=?%zu", upd_t, N_TOUCH_COLS);
     SET(Q_TOUCHES_CASE, "SELECT %s FROM eng_touches WHERE case_id=? ORDER BY id", all_t);
     SET(Q_TOUCHES_STATUS, "SELECT %s FROM eng_touches WHERE status=? ORDER BY id", all_t);
     SET(Q_INBOUND, "INSERT OR IGNORE INTO eng_inbound(key, at) VALUES(?,?)");
@@ -431,10 +452,13 @@ static int s_case_put(dg_store *b, dg_case *c)
     if (!st)
         return DG_EIO;
     bind_row(st, case_cols, N_CASE_COLS, c, c->id != 0);
+    if (c->id)
+        mark_write(s, c->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         return done(st, DG_EIO);
     if (!c->id) {
         c->id = sqlite3_last_insert_rowid(s->db->sql);
+        mark_write(s, c->id);
         addr_remember(s, c);
         return done(st, 0);
     }
@@ -513,6 +537,7 @@ static int s_touch_put(dg_store *b, dg_touch *t)
     if (!st)
         return DG_EIO;
     bind_row(st, touch_cols, N_TOUCH_COLS, t, t->id != 0);
+    mark_write(s, t->case_id);
     r = sqlite3_step(st);
     if (r != SQLITE_DONE)
         return done(st, r == SQLITE_CONSTRAINT ? DG_EEXIST : DG_EIO);
@@ -724,6 +749,7 @@ static int s_forget(dg_store *b, const char *store, const char *who, int64_t *n)
         " WHERE store=?1 AND (cust_id=?2 OR phone=?2 OR email=?2)"};
     *n = 0;
     memset(s->addr, 0, sizeof s->addr);
+    memset(s->wm, 0, sizeof s->wm); /* every mark unknown */
     for (size_t i = 0; i < 2; i++) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(s->db->sql, q[i], -1, &st, NULL) != SQLITE_OK)
@@ -761,7 +787,8 @@ static const dg_store_vt sqlite_vt = {s_close,           s_begin,           s_co
                                       s_inbound_add,     s_suppress,        s_unsuppress,
                                       s_is_suppressed,   s_history_add,     s_history_count,
                                       s_action_add,      s_action_count,    s_forget,
-                                      s_count_cases,     s_cases_visit,     s_actions_of_case};
+                                      s_count_cases,     s_cases_visit,     s_actions_of_case,
+                                      s_write_mark};
 
 int dg_store_sqlite_open(dg_db *db, dg_store **out, char *err, size_t len)
 {

@@ -33,38 +33,123 @@ static char *clean_param(const char *v)
     return s;
 }
 
-static cJSON *envelope(const dg_outbound_message *m, const char *to, const char *type)
+/* The bodies are written straight into one buffer (not built as a cJSON
+ * tree and printed: that was a few dozen allocations per send). The output
+ * is byte for byte what cJSON_PrintUnformatted gives for the same object:
+ * members in the same order, strings escaped the same way (", \ and
+ * control characters; \u00xx in lower case; other bytes as they are). */
+typedef struct jbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} jbuf;
+
+static void jb_raw(jbuf *b, const char *s, size_t n)
 {
-    cJSON *o = cJSON_CreateObject();
+    if (b->oom)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 512;
+        char *np;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        if (!(np = realloc(b->p, cap))) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void jb_lit(jbuf *b, const char *s)
+{
+    jb_raw(b, s, strlen(s));
+}
+
+static void jb_str(jbuf *b, const char *s)
+{
+    const unsigned char *u = (const unsigned char *)(s ? s : ""), *run = u;
+    jb_raw(b, "\"", 1);
+    for (; *u; u++) {
+        char esc[8];
+        if (*u >= 32 && *u != '"' && *u != '\\')
+            continue;
+        jb_raw(b, (const char *)run, (size_t)(u - run));
+        switch (*u) {
+        case '"':
+            jb_raw(b, "\\\"", 2);
+            break;
+        case '\\':
+            jb_raw(b, "\\\\", 2);
+            break;
+        case '\b':
+            jb_raw(b, "\\b", 2);
+            break;
+        case '\f':
+            jb_raw(b, "\\f", 2);
+            break;
+        case '\n':
+            jb_raw(b, "\\n", 2);
+            break;
+        case '\r':
+            jb_raw(b, "\\r", 2);
+            break;
+        case '\t':
+            jb_raw(b, "\\t", 2);
+            break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04x", *u);
+            jb_raw(b, esc, 6);
+        }
+        run = u + 1;
+    }
+    jb_raw(b, (const char *)run, (size_t)(u - run));
+    jb_raw(b, "\"", 1);
+}
+
+/* ,"key":"value" (no comma when first) */
+static void jb_kv(jbuf *b, int first, const char *key, const char *val)
+{
+    if (!first)
+        jb_raw(b, ",", 1);
+    jb_str(b, key);
+    jb_raw(b, ":", 1);
+    jb_str(b, val);
+}
+
+static void envelope(jbuf *b, const dg_outbound_message *m, const char *to, const char *type)
+{
     char touch[32];
-    if (!o)
-        return NULL;
-    cJSON_AddStringToObject(o, "messaging_product", "whatsapp");
-    cJSON_AddStringToObject(o, "recipient_type", "individual");
-    cJSON_AddStringToObject(o, "to", to);
-    cJSON_AddStringToObject(o, "type", type);
+    jb_raw(b, "{", 1);
+    jb_kv(b, 1, "messaging_product", "whatsapp");
+    jb_kv(b, 0, "recipient_type", "individual");
+    jb_kv(b, 0, "to", to);
+    jb_kv(b, 0, "type", type);
     if (m->touch_id) {
         /* echoed in every status webhook: maps statuses back to the touch */
         snprintf(touch, sizeof touch, "%lld", (long long)m->touch_id);
-        cJSON_AddStringToObject(o, "biz_opaque_callback_data", touch);
+        jb_kv(b, 0, "biz_opaque_callback_data", touch);
     }
-    return o;
 }
 
-static int finish(cJSON *o, char **out, char *err, size_t len)
+static int finish(jbuf *b, char **out, char *err, size_t len)
 {
-    *out = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!*out) {
+    jb_raw(b, "}", 1);
+    if (b->oom) {
+        free(b->p);
         snprintf(err, len, "out of memory");
         return DG_ENOMEM;
     }
+    *out = b->p;
     return 0;
 }
 
-static int add_params(cJSON *body, const dg_outbound_message *m, char *err, size_t len)
+static int add_params(jbuf *b, const dg_outbound_message *m, char *err, size_t len)
 {
-    cJSON *arr = cJSON_AddArrayToObject(body, "parameters");
     size_t named = 0;
     for (size_t i = 0; i < m->n_params; i++)
         if (m->params[i].name)
@@ -73,58 +158,61 @@ static int add_params(cJSON *body, const dg_outbound_message *m, char *err, size
         snprintf(err, len, "template %s mixes named and positional parameters", m->template_name);
         return DG_EINVAL;
     }
+    jb_lit(b, ",\"parameters\":[");
     for (size_t i = 0; i < m->n_params; i++) {
         const dg_template_param *p = &m->params[i];
-        cJSON *po = cJSON_CreateObject();
         char *v;
         if (!p->value) {
-            cJSON_Delete(po);
             snprintf(err, len, "template %s parameter %zu has no value", m->template_name, i + 1);
             return DG_EINVAL;
         }
         v = clean_param(p->value);
-        cJSON_AddStringToObject(po, "type", "text");
+        if (!v)
+            b->oom = 1;
+        jb_lit(b, i ? ",{" : "{");
+        jb_kv(b, 1, "type", "text");
         if (p->name)
-            cJSON_AddStringToObject(po, "parameter_name", p->name);
-        cJSON_AddStringToObject(po, "text", v ? v : "");
+            jb_kv(b, 0, "parameter_name", p->name);
+        jb_kv(b, 0, "text", v ? v : "");
+        jb_raw(b, "}", 1);
         free(v);
-        cJSON_AddItemToArray(arr, po);
     }
+    jb_raw(b, "]", 1);
     return 0;
 }
 
-static int add_button(cJSON *comps, const dg_outbound_message *m, const dg_template_button *b,
-                      char *err, size_t len)
+static int add_button(jbuf *b, int first, const dg_outbound_message *m,
+                      const dg_template_button *bt, char *err, size_t len)
 {
-    cJSON *c = cJSON_CreateObject(), *params, *p;
-    if (!b->value || b->index < 0 ||
-        (b->kind != DG_BUTTON_URL && b->kind != DG_BUTTON_QUICK_REPLY)) {
-        cJSON_Delete(c);
+    char idx[24];
+    if (!bt->value || bt->index < 0 ||
+        (bt->kind != DG_BUTTON_URL && bt->kind != DG_BUTTON_QUICK_REPLY)) {
         snprintf(err, len, "template %s has an invalid button", m->template_name);
         return DG_EINVAL;
     }
-    cJSON_AddStringToObject(c, "type", "button");
-    cJSON_AddStringToObject(c, "sub_type", b->kind == DG_BUTTON_URL ? "url" : "quick_reply");
-    cJSON_AddNumberToObject(c, "index", b->index);
-    params = cJSON_AddArrayToObject(c, "parameters");
-    p = cJSON_CreateObject();
-    if (b->kind == DG_BUTTON_URL) {
-        cJSON_AddStringToObject(p, "type", "text");
-        cJSON_AddStringToObject(p, "text", b->value); /* dynamic URL suffix */
+    jb_lit(b, first ? "{" : ",{");
+    jb_kv(b, 1, "type", "button");
+    jb_kv(b, 0, "sub_type", bt->kind == DG_BUTTON_URL ? "url" : "quick_reply");
+    snprintf(idx, sizeof idx, ",\"index\":%d", (int)bt->index);
+    jb_lit(b, idx);
+    jb_lit(b, ",\"parameters\":[{");
+    if (bt->kind == DG_BUTTON_URL) {
+        jb_kv(b, 1, "type", "text");
+        jb_kv(b, 0, "text", bt->value); /* dynamic URL suffix */
     } else {
-        cJSON_AddStringToObject(p, "type", "payload");
-        cJSON_AddStringToObject(p, "payload", b->value);
+        jb_kv(b, 1, "type", "payload");
+        jb_kv(b, 0, "payload", bt->value);
     }
-    cJSON_AddItemToArray(params, p);
-    cJSON_AddItemToArray(comps, c);
+    jb_lit(b, "}]}");
     return 0;
 }
 
 int wa_body_template(const dg_outbound_message *m, const char *to, char **out, char *err,
                      size_t len)
 {
-    cJSON *o, *t, *comps;
+    jbuf b = {NULL, 0, 0, 0};
     char lang[32];
+    int first = 1;
     const char *l = m->template_language ? m->template_language : m->locale;
     *out = NULL;
     if (!m->template_name || !*m->template_name) {
@@ -140,36 +228,33 @@ int wa_body_template(const dg_outbound_message *m, const char *to, char **out, c
     for (char *p = lang; *p; p++)
         if (*p == '-')
             *p = '_';
-    o = envelope(m, to, "template");
-    if (!o)
-        goto nomem;
-    t = cJSON_AddObjectToObject(o, "template");
-    cJSON_AddStringToObject(t, "name", m->template_name);
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(t, "language"), "code", lang);
-    comps = cJSON_AddArrayToObject(t, "components");
+    envelope(&b, m, to, "template");
+    jb_lit(&b, ",\"template\":{");
+    jb_kv(&b, 1, "name", m->template_name);
+    jb_lit(&b, ",\"language\":{");
+    jb_kv(&b, 1, "code", lang);
+    jb_lit(&b, "},\"components\":[");
     if (m->n_params) {
-        cJSON *body = cJSON_CreateObject();
-        cJSON_AddStringToObject(body, "type", "body");
-        cJSON_AddItemToArray(comps, body);
-        if (add_params(body, m, err, len) < 0) {
-            cJSON_Delete(o);
+        jb_lit(&b, "{\"type\":\"body\"");
+        if (add_params(&b, m, err, len) < 0) {
+            free(b.p);
             return DG_EINVAL;
         }
+        jb_raw(&b, "}", 1);
+        first = 0;
     }
-    for (size_t i = 0; i < m->n_buttons; i++)
-        if (add_button(comps, m, &m->buttons[i], err, len) < 0) {
-            cJSON_Delete(o);
+    for (size_t i = 0; i < m->n_buttons; i++, first = 0)
+        if (add_button(&b, first, m, &m->buttons[i], err, len) < 0) {
+            free(b.p);
             return DG_EINVAL;
         }
-    return finish(o, out, err, len);
-nomem:
-    snprintf(err, len, "out of memory");
-    return DG_ENOMEM;
+    jb_lit(&b, "]}");
+    return finish(&b, out, err, len);
 }
 
 int wa_body_text(const dg_outbound_message *m, const char *to, char **out, char *err, size_t len)
 {
-    cJSON *o, *t;
+    jbuf b = {NULL, 0, 0, 0};
     *out = NULL;
     if (!m->text || !*m->text) {
         snprintf(err, len, "no free-form text for this message");
@@ -179,13 +264,9 @@ int wa_body_text(const dg_outbound_message *m, const char *to, char **out, char 
         snprintf(err, len, "free-form text longer than %d bytes", WA_TEXT_MAX);
         return DG_EINVAL;
     }
-    o = envelope(m, to, "text");
-    if (!o) {
-        snprintf(err, len, "out of memory");
-        return DG_ENOMEM;
-    }
-    t = cJSON_AddObjectToObject(o, "text");
-    cJSON_AddBoolToObject(t, "preview_url", 0);
-    cJSON_AddStringToObject(t, "body", m->text);
-    return finish(o, out, err, len);
+    envelope(&b, m, to, "text");
+    jb_lit(&b, ",\"text\":{\"preview_url\":false");
+    jb_kv(&b, 0, "body", m->text);
+    jb_raw(&b, "}", 1);
+    return finish(&b, out, err, len);
 }
