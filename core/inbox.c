@@ -86,7 +86,8 @@ struct dg_inbox {
     void *probe_ud;
     uv_check_t check;
     uv_timer_t kick; /* brings the loop back to deliver (see work) */
-    int traffic_since_kick;
+    int traffic_since_kick, in_lull;
+    uv_idle_t spin; /* keeps poll from blocking between lull slices */
     int64_t share_ns; /* delivery time earned under traffic (see work) */
     uint64_t share_at_ns;
     uv_timer_t retry;
@@ -698,6 +699,7 @@ void dg_inbox_set_activity(dg_inbox *ib, uint64_t (*probe)(void *ud), void *ud)
 }
 
 static void work(dg_inbox *ib, int kicked);
+static void noop_idle(uv_idle_t *h) { (void)h; }
 
 /* Timers run before poll: the work is done here, or poll could block. */
 static void on_kick(uv_timer_t *t) { work(t->data, 1); }
@@ -724,7 +726,11 @@ static void work(dg_inbox *ib, int kicked)
     size_t max = (size_t)-1;
     uint64_t slice = 0;
     ib->traffic_since_kick |= traffic;
-    int lull = kicked && !ib->traffic_since_kick && ib->w_n == 0;
+    /* a lull starts when the 1 ms timer finds no traffic, and lasts while
+     * each following poll (not blocking: the idle handle) brings none */
+    int lull = (kicked || ib->in_lull) && !ib->traffic_since_kick && !traffic && ib->w_n == 0;
+    ib->in_lull = 0;
+    uv_idle_stop(&ib->spin);
     if (ib->share_at_ns)
         ib->share_ns += (int64_t)((now - ib->share_at_ns) * DG_INBOX_SHARE_PCT / 100);
     if (ib->share_ns > (int64_t)DG_INBOX_LULL_SLICE_MS * 1000000)
@@ -756,10 +762,16 @@ static void work(dg_inbox *ib, int kicked)
         uv_timer_start(&ib->retry, on_retry, 1000, 0);
         return;
     }
-    if (has_durable_work(ib))
-        kick(ib, lull ? 0 : 1);
-    else
+    if (!has_durable_work(ib)) {
         uv_timer_stop(&ib->kick);
+    } else if (lull) {
+        /* go on after one poll for I/O: a timer restarted at 0 from its own
+         * callback would run again before any poll */
+        ib->in_lull = 1;
+        uv_idle_start(&ib->spin, noop_idle);
+    } else {
+        kick(ib, 1);
+    }
 }
 
 static void on_check(uv_check_t *h) { work(h->data, 0); }
@@ -788,6 +800,8 @@ void dg_inbox_pause(dg_inbox *ib)
     ib->running = 0;
     uv_check_stop(&ib->check);
     uv_timer_stop(&ib->kick);
+    uv_idle_stop(&ib->spin);
+    ib->in_lull = 0;
     uv_timer_stop(&ib->retry);
 }
 
@@ -900,11 +914,11 @@ static void free_inbox(dg_inbox *ib)
     free(ib);
 }
 
-/* The inbox is freed when the last of its four handles has closed. */
+/* The inbox is freed when the last of its five handles has closed. */
 static void handle_closed(uv_handle_t *h)
 {
     dg_inbox *ib = h->data;
-    if (++ib->handles_closed == 4) {
+    if (++ib->handles_closed == 5) {
         uv_cond_destroy(&ib->idle_cv);
         uv_cond_destroy(&ib->cv);
         uv_mutex_destroy(&ib->mu);
@@ -917,6 +931,7 @@ static void close_handles(dg_inbox *ib)
     uv_close((uv_handle_t *)&ib->async, handle_closed);
     uv_close((uv_handle_t *)&ib->check, handle_closed);
     uv_close((uv_handle_t *)&ib->kick, handle_closed);
+    uv_close((uv_handle_t *)&ib->spin, handle_closed);
     uv_close((uv_handle_t *)&ib->retry, handle_closed);
 }
 
@@ -1001,6 +1016,8 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
     ib->check.data = ib;
     uv_timer_init(loop, &ib->kick);
     ib->kick.data = ib;
+    uv_idle_init(loop, &ib->spin);
+    ib->spin.data = ib;
     uv_timer_init(loop, &ib->retry);
     ib->retry.data = ib;
     if (uv_thread_create(&ib->thread, writer_main, ib) != 0) {
