@@ -1026,6 +1026,11 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
         close_handles(ib); /* frees ib once the loop has run them */
         return DG_ENOMEM;
     }
+    if (ib->appended) {
+        char nb[32];
+        snprintf(nb, sizeof nb, "%llu", (unsigned long long)ib->appended);
+        dg_logf(DG_LOG_INFO, "inbox", "inbox.replay", "entries", nb, NULL);
+    }
     *out = ib;
     return DG_OK;
 fail:

@@ -15,11 +15,12 @@ core_libdgcore_la_SOURCES += core/testclock.c core/testclock.h
 # (python3-aiosmtpd), both clocks manual, ports read back (tests/integration/
 # simharness.py). Needs the plugins and both programs built.
 EXTRA_DIST += tests/integration/simharness.py tests/integration/test_e2e.py \
-	tests/integration/test_burst.py tests/integration/test_sim.py
+	tests/integration/test_burst.py tests/integration/test_sim.py tests/integration/test_crash.py
 TEST_EXTENSIONS = .py
 PY_LOG_COMPILER = $(PYTHON3)
 if HAVE_PYTHON3
-TESTS += tests/integration/test_e2e.py tests/integration/test_burst.py tests/integration/test_sim.py
+TESTS += tests/integration/test_e2e.py tests/integration/test_burst.py tests/integration/test_sim.py \
+	tests/integration/test_crash.py
 endif
 
 # ---- bench/whatsapp-send: the bare curl-multi loop it compares with

@@ -76,6 +76,8 @@ struct fh {
     size_t n_kv;
     char *json_cache[64];
     size_t n_json_cache;
+    void *ext;                /* fakehost_inbox.c */
+    void (*ext_free)(void *);
 };
 
 static fh *H(dg_instance *i) { return i->h; }
@@ -732,6 +734,8 @@ void fh_free(fh *h)
 {
     if (!h)
         return;
+    if (h->ext_free)
+        h->ext_free(h->ext);
     dg_clock_free(h->clock);
     free(h->name);
     cJSON_Delete(h->conf);
@@ -827,6 +831,14 @@ const cJSON *fh_order(fh *h, size_t i) { return cJSON_GetArrayItem(h->orders, (i
 size_t fh_n_events(fh *h) { return (size_t)cJSON_GetArraySize(h->events); }
 const cJSON *fh_event(fh *h, size_t i) { return cJSON_GetArrayItem(h->events, (int)i); }
 void fh_set_emit_result(fh *h, int rc) { h->emit_rc = rc; }
+
+dg_host *fh_host_mutable(fh *h) { return &h->host; }
+fh *fh_of(dg_instance *inst) { return inst->h; }
+void **fh_ext(fh *h, void (*ext_free)(void *))
+{
+    h->ext_free = ext_free;
+    return &h->ext;
+}
 
 int fh_healthy(fh *h) { return h->healthy; }
 const char *fh_health_reason(fh *h) { return h->reason; }

@@ -107,4 +107,20 @@ int fh_reply(fh *h, size_t i, int status, const char *const *headers, const char
 int fh_state_put(fh *h, const char *key, const char *value);
 const char *fh_state_get(fh *h, const char *key);
 
+/* ---- the durable inbox (fakehost_inbox.c). Off unless enabled: then
+ * host->inbox_append keeps entries in memory; fh_inbox_sync plays the
+ * writer (done callbacks with `status`); fh_inbox_deliver hands every
+ * synced entry to `process` (the plugin's inbox_process) and returns how
+ * many it delivered, the last return code in *last_rc. */
+typedef int (*fh_inbox_process_fn)(void *self, const dg_kv *attrs, size_t n_attrs,
+                                   const void *data, size_t len);
+void fh_inbox_enable(fh *h);
+size_t fh_inbox_len(fh *h); /* appended and not yet delivered */
+size_t fh_inbox_sync(fh *h, int status);
+size_t fh_inbox_deliver(fh *h, fh_inbox_process_fn process, void *self, int *last_rc);
+/* internal hooks for extensions */
+dg_host *fh_host_mutable(fh *h);
+fh *fh_of(dg_instance *inst);
+void **fh_ext(fh *h, void (*ext_free)(void *));
+
 #endif
