@@ -8,6 +8,7 @@
 #include <unicode/ucurr.h>
 #include <unicode/udat.h>
 #include <unicode/udatpg.h>
+#include <unicode/umsg.h>
 #include <unicode/uloc.h>
 #include <unicode/unumberformatter.h>
 #include <unicode/ustring.h>
@@ -206,6 +207,40 @@ int dg_intl_duration(const char *locale, const char *unit, int64_t n, char *buf,
     snprintf(sk, sizeof sk, "measure-unit/duration-%s unit-width-full-name", unit);
     snprintf(dec, sizeof dec, "%lld", (long long)n);
     return format_skeleton(locale, sk, dec, buf, len);
+}
+
+/* ICU MessageFormat plural patterns, by language (the shipped locales). */
+static const struct {
+    const char *lang;
+    const char *pattern;
+} business_days[] = {
+    {"en", "{0,plural,one{# business day} other{# business days}}"},
+    {"es", "{0,plural,one{# d\\u00eda h\\u00e1bil} other{# d\\u00edas h\\u00e1biles}}"},
+    {"zh", "{0,plural,other{#\\u4e2a\\u5de5\\u4f5c\\u65e5}}"},
+};
+
+int dg_intl_business_days(const char *locale, int64_t n, char *buf, size_t len)
+{
+    char lang[16] = "";
+    const char *pat = business_days[0].pattern;
+    UChar upat[128], out[128];
+    UErrorCode e = U_ZERO_ERROR;
+    int32_t olen;
+    if (!locale || n < 0 || !buf || !len)
+        return DG_EINVAL;
+    uloc_getLanguage(locale, lang, sizeof lang, &e);
+    e = U_ZERO_ERROR;
+    for (size_t i = 0; i < sizeof business_days / sizeof business_days[0]; i++)
+        if (strcmp(lang, business_days[i].lang) == 0)
+            pat = business_days[i].pattern;
+    u_unescape(pat, upat, 128);
+    olen = u_formatMessage(strcmp(lang, "") ? locale : "en", upat, -1, out, 128, &e, (double)n);
+    if (U_FAILURE(e) || olen >= 128)
+        return DG_EINVAL;
+    u_strToUTF8(buf, (int32_t)len, &olen, out, olen, &e);
+    if (U_FAILURE(e) || e == U_STRING_NOT_TERMINATED_WARNING || (size_t)olen >= len)
+        return DG_ENOMEM;
+    return 0;
 }
 
 /* Zone ids already checked, with the answer. */

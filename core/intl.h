@@ -25,6 +25,10 @@ int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, 
  * unit: "day" or "hour". */
 int dg_intl_duration(const char *locale, const char *unit, int64_t n, char *buf, size_t len);
 
+/* "5 business days", "1 día hábil", "5个工作日": plural-correct, in the
+ * shipped languages (English for any other). */
+int dg_intl_business_days(const char *locale, int64_t n, char *buf, size_t len);
+
 /* Calendar days from the local date of from_ms to the local date of to_ms in
  * zone tz (negative when to_ms is on an earlier day). */
 int dg_intl_day_diff(const char *tz, int64_t from_ms, int64_t to_ms, int64_t *days);

@@ -30,6 +30,7 @@ static const char *const var_names[] = {"customer.first_name",
                                         "store.name",
                                         "store.support_contact",
                                         "store.refund_days",
+                                        "store.refund_period",
                                         "case.days_left",
                                         "case.days_left_text",
                                         "case.due_today",
@@ -150,8 +151,11 @@ static int build_vars(const dg_msg_facts *f, const char *fmt_loc, vars *v, char 
     }
     rc |= set(v, "store.name", f->store_name);
     rc |= set(v, "store.support_contact", f->support_contact);
-    if (f->refund_days > 0)
+    if (f->refund_days > 0) {
         rc |= set_int(v, "store.refund_days", f->refund_days);
+        if (!dg_intl_business_days(fmt_loc, f->refund_days, b, sizeof b))
+            rc |= set(v, "store.refund_period", b);
+    }
     if (f->deadline_ms && f->now_ms && !dg_intl_day_diff(f->tz, f->now_ms, f->deadline_ms, &diff))
         have_diff = 1;
     if (have_diff && f->deadline_ms >= f->now_ms) {

@@ -320,6 +320,19 @@ static void test_date_formats(void **state)
     assert_int_equal(dg_intl_duration("zh-CN", "hour", 48, b, sizeof b), 0);
     assert_string_equal(b, "48\xe5\xb0\x8f\xe6\x97\xb6");
     assert_int_equal(dg_intl_duration("en", "week", 1, b, sizeof b), DG_EINVAL);
+    /* refund periods: the plural follows the number, per language */
+    assert_int_equal(dg_intl_business_days("en-US", 1, b, sizeof b), 0);
+    assert_string_equal(b, "1 business day");
+    assert_int_equal(dg_intl_business_days("en-US", 5, b, sizeof b), 0);
+    assert_string_equal(b, "5 business days");
+    assert_int_equal(dg_intl_business_days("es-ES", 1, b, sizeof b), 0);
+    assert_string_equal(b, "1 d\xc3\xad" "a h\xc3\xa1" "bil");
+    assert_int_equal(dg_intl_business_days("es-MX", 7, b, sizeof b), 0);
+    assert_string_equal(b, "7 d\xc3\xad" "as h\xc3\xa1" "biles");
+    assert_int_equal(dg_intl_business_days("zh-CN", 1, b, sizeof b), 0);
+    assert_string_equal(b, "1\xe4\xb8\xaa\xe5\xb7\xa5\xe4\xbd\x9c\xe6\x97\xa5");
+    assert_int_equal(dg_intl_business_days("en", 3, b, 4), DG_ENOMEM);
+    assert_int_equal(dg_intl_business_days("en", -1, b, sizeof b), DG_EINVAL);
     /* calendar days in the customer's zone: 23:30 local and 00:30 the next day */
     assert_int_equal(dg_intl_day_diff("Asia/Shanghai", t - 30 * 60000LL, t + 30 * 60000LL, &d), 0);
     assert_int_equal(d, 1);
