@@ -386,6 +386,7 @@ static int render_for(dg_engine *e, const dg_case *c, const dg_step *st, const c
     f.coupon = eff->coupon[0] ? eff->coupon : NULL;
     f.segment = dg_segment_names[eff->primary];
     f.last_reply = c->feedback[0] ? c->feedback : NULL;
+    f.promise_ms = c->promise_at;
     (void)st;
     memset(r, 0, sizeof *r);
     return e->render(e->render_ud, tmpl, kind, &f, r, err, len);

@@ -287,11 +287,12 @@ static void zone_id(const char *tz, UChar *id)
 static struct {
     char id[ULOC_FULLNAME_CAPACITY];
     UChar zid[128];
+    const char *skel; /* one of the SK_* strings: compared by address */
     UDateFormat *df;
 } dt_cache[DT_CACHE];
 static unsigned dt_next;
 
-static UDateFormat *datetime_format(const char *id, const UChar *zid)
+static UDateFormat *datetime_format(const char *id, const UChar *zid, const char *skeleton)
 {
     UChar skel[32], pat[128];
     UErrorCode e = U_ZERO_ERROR;
@@ -301,9 +302,9 @@ static UDateFormat *datetime_format(const char *id, const UChar *zid)
     unsigned slot;
     for (unsigned i = 0; i < DT_CACHE; i++)
         if (dt_cache[i].df && strcmp(dt_cache[i].id, id) == 0 &&
-            u_strcmp(dt_cache[i].zid, zid) == 0)
+            u_strcmp(dt_cache[i].zid, zid) == 0 && dt_cache[i].skel == skeleton)
             return dt_cache[i].df;
-    u_uastrcpy(skel, "EEEEMMMMdjmmz");
+    u_uastrcpy(skel, skeleton);
     pg = udatpg_open(id, &e);
     pl = udatpg_getBestPattern(pg, skel, -1, pat, 128, &e);
     udatpg_close(pg);
@@ -318,6 +319,7 @@ static UDateFormat *datetime_format(const char *id, const UChar *zid)
     udat_close(dt_cache[slot].df);
     snprintf(dt_cache[slot].id, sizeof dt_cache[slot].id, "%s", id);
     u_strcpy(dt_cache[slot].zid, zid);
+    dt_cache[slot].skel = skeleton;
     dt_cache[slot].df = df;
     return df;
 }
@@ -330,11 +332,13 @@ static struct {
     char id[ULOC_FULLNAME_CAPACITY];
     UChar zid[128];
     int64_t ms;
+    const char *skel;
     char text[256];
 } dtr_cache[DTR_CACHE];
 static unsigned dtr_next;
 
-int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, size_t len)
+static int format_instant(const char *locale, const char *tz, int64_t ms, const char *skel,
+                          char *buf, size_t len)
 {
     char id[ULOC_FULLNAME_CAPACITY];
     UChar zid[128], out[256];
@@ -346,7 +350,7 @@ int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, 
         return DG_EINVAL;
     zone_id(tz, zid);
     for (unsigned i = 0; i < DTR_CACHE; i++)
-        if (dtr_cache[i].text[0] && dtr_cache[i].ms == ms && strcmp(dtr_cache[i].id, id) == 0 &&
+        if (dtr_cache[i].text[0] && dtr_cache[i].ms == ms && dtr_cache[i].skel == skel && strcmp(dtr_cache[i].id, id) == 0 &&
             u_strcmp(dtr_cache[i].zid, zid) == 0) {
             size_t l = strlen(dtr_cache[i].text);
             if (l >= len)
@@ -354,7 +358,7 @@ int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, 
             memcpy(buf, dtr_cache[i].text, l + 1);
             return 0;
         }
-    if (!(df = datetime_format(id, zid)))
+    if (!(df = datetime_format(id, zid, skel)))
         return DG_EINVAL;
     n = udat_format(df, (UDate)ms, out, 256, NULL, &e);
     rc = U_FAILURE(e) ? DG_EINVAL : to_utf8(out, n, buf, len);
@@ -363,9 +367,22 @@ int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, 
         memcpy(dtr_cache[slot].id, id, sizeof id);
         u_strcpy(dtr_cache[slot].zid, zid);
         dtr_cache[slot].ms = ms;
+        dtr_cache[slot].skel = skel;
         snprintf(dtr_cache[slot].text, sizeof dtr_cache[slot].text, "%s", buf);
     }
     return rc;
+}
+
+static const char SK_DATETIME[] = "EEEEMMMMdjmmz", SK_DATE[] = "EEEEMMMMd";
+
+int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, size_t len)
+{
+    return format_instant(locale, tz, ms, SK_DATETIME, buf, len);
+}
+
+int dg_intl_date(const char *locale, const char *tz, int64_t ms, char *buf, size_t len)
+{
+    return format_instant(locale, tz, ms, SK_DATE, buf, len);
 }
 
 /* Gregorian calendars by zone, for julian_day. */

@@ -21,6 +21,9 @@ int dg_intl_money(const char *locale, int64_t amount_minor, const char *currency
  * "Saturday, October 25 at 11:59 PM GMT+8" (ICU skeleton EEEEMMMMdjmmz). */
 int dg_intl_datetime(const char *locale, const char *tz, int64_t ms, char *buf, size_t len);
 
+/* The day only, e.g. en-US -> "Saturday, October 25" (skeleton EEEEMMMMd). */
+int dg_intl_date(const char *locale, const char *tz, int64_t ms, char *buf, size_t len);
+
 /* "3 days", "1 día", "48小时": n with the full unit name, plural-correct.
  * unit: "day" or "hour". */
 int dg_intl_duration(const char *locale, const char *unit, int64_t n, char *buf, size_t len);

@@ -37,6 +37,7 @@ typedef struct dg_msg_facts {
     const char *segment;         /* "high_value", "returning", "new", "busy", "hesitant",
                                     "high_intent", "price_sensitive" or NULL */
     const char *last_reply;      /* what the customer said last, NULL none */
+    int64_t promise_ms;          /* the day the customer said they would pay, 0 none */
     void *reserved[4];
 } dg_msg_facts;
 

@@ -88,7 +88,7 @@ static void defaults(dg_engine_cfg *c)
     strcpy(c->store_tz, "UTC");
     c->reread_before_final = 1;
     c->reread_wait = 2 * MIN_MS;
-    strcpy(c->followup_template, "scenario/ask-for-date");
+    strcpy(c->followup_template, "scenario/promise-passed");
     c->high_value_minor = 20000;
     c->high_intent_items = 3;
     for (int i = 0; i < DG_SEG__N; i++)

@@ -40,6 +40,7 @@ static const char *const var_names[] = {"customer.first_name",
                                         "case.hours_left",
                                         "case.hours_left_text",
                                         "case.final_deadline",
+                                        "case.promise_date",
                                         "coupon",
                                         "last_reply",
                                         "segment.high_value",
@@ -192,6 +193,8 @@ static int build_vars(const dg_msg_facts *f, const char *fmt_loc, vars *v, char 
             !dg_intl_datetime(fmt_loc, f->tz, f->now_ms + f->final_window_ms, b, sizeof b))
             rc |= set(v, "case.final_deadline", b);
     }
+    if (f->promise_ms > 0 && !dg_intl_date(fmt_loc, f->tz, f->promise_ms, b, sizeof b))
+        rc |= set(v, "case.promise_date", b);
     rc |= set(v, "coupon", f->coupon);
     rc |= set(v, "last_reply", f->last_reply);
     if (f->segment && *f->segment) {

@@ -220,7 +220,7 @@ static void test_promise(void **state)
     assert_true(f->n_log >= 2);
     assert_int_equal(f->log[1].at, iso("2026-03-13T13:00:00Z")); /* 12:00 EDT: next golden */
     for (int i = 1; i < f->n_log; i++) { /* one follow-up touch (maybe on several channels) */
-        assert_string_equal(f->log[i].tmpl, "scenario/ask-for-date");
+        assert_string_equal(f->log[i].tmpl, "scenario/promise-passed");
         assert_string_equal(f->log[i].stage, "followup");
         for (int k = 1; k < i; k++)
             assert_string_not_equal(f->log[i].channel, f->log[k].channel);

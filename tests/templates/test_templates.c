@@ -68,6 +68,8 @@ static dg_msg_facts sample(const char *id, const char *locale, int variant)
         f.coupon = "THANKS10";
     if (variant % 4 == 3)
         f.first_name = NULL; /* fallbacks must carry the text */
+    if (strstr(id, "promise-passed") && variant % 2 == 0)
+        f.promise_ms = DEADLINE - 3 * DAY;
     if (unpaid) {
         f.now_ms = DEADLINE - 3 * HOUR;
         f.close_ms = strstr(id, "last-chance") ? DEADLINE - HOUR : DEADLINE + 20 * HOUR;
@@ -216,6 +218,42 @@ static void test_segment_variants_change_words(void **state)
     must_contain("hesitant", b.text, "eturns are easy");
     dg_rendered_clear(&a);
     dg_rendered_clear(&b);
+    dg_templates_free(t);
+}
+
+/* The promise follow-up recalls the day, in the customer's words and zone,
+ * and the refund period says "1 business day" in the singular. */
+static void test_promise_date_and_refund_period(void **state)
+{
+    dg_templates *t = load_shipped();
+    dg_msg_facts f = base_facts("en-US");
+    dg_rendered r;
+    char err[512];
+    (void)state;
+    f.tz = "America/New_York";
+    f.now_ms = DEADLINE;
+    f.promise_ms = 1773417600000LL; /* 2026-03-13T16:00:00Z: Friday */
+    assert_int_equal(dg_templates_render(t, "scenario/promise-passed", "sms", &f, &r, err,
+                                         sizeof err), 0);
+    must_contain("promise", r.text, "planned to pay around Friday, March 13.");
+    dg_rendered_clear(&r);
+    f.locale = "es-ES";
+    assert_int_equal(dg_templates_render(t, "scenario/promise-passed", "email", &f, &r, err,
+                                         sizeof err), 0);
+    must_contain("promise es", r.text, "pagar el viernes, 13 de marzo");
+    dg_rendered_clear(&r);
+    f.promise_ms = 0; /* no date: the sentence goes, the rest stays */
+    f.locale = "en-US";
+    assert_int_equal(dg_templates_render(t, "scenario/promise-passed", "whatsapp", &f, &r, err,
+                                         sizeof err), 0);
+    assert_null(strstr(r.text, "mentioned"));
+    must_contain("no promise", r.text, "checking in on #1001");
+    dg_rendered_clear(&r);
+    f.refund_days = 1;
+    assert_int_equal(dg_templates_render(t, "scenario/doesnt-want-it", "email", &f, &r, err,
+                                         sizeof err), 0);
+    must_contain("refund", r.text, "within 1 business day.");
+    dg_rendered_clear(&r);
     dg_templates_free(t);
 }
 
@@ -731,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_shipped_templates_render_everywhere),
         cmocka_unit_test(test_segment_variants_change_words),
         cmocka_unit_test(test_whatsapp_mapping_rendered),
+        cmocka_unit_test(test_promise_date_and_refund_period),
         cmocka_unit_test(test_planted_forbidden_word_rejected),
         cmocka_unit_test(test_cjk_and_spanish_rules),
         cmocka_unit_test(test_load_errors_name_file_and_line),
