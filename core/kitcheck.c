@@ -96,7 +96,8 @@ void dg_kit_check_descriptor(dg_kit_run *r)
     if (d->kind == DG_PLUGIN_CHANNEL)
         dg_caps_string(r->p->channel.capabilities, caps, sizeof caps);
     else
-        snprintf(caps, sizeof caps, "backfill%s", r->p->store.act ? ",act" : "");
+        snprintf(caps, sizeof caps, "backfill%s%s", r->p->store.act ? ",act" : "",
+                 d->store->inbox_process ? ",inbox" : "");
     dg_kit_check(r, 1, "descriptor/ABI", "%s %s, ABI %u.%u (this duegate: %d.%d), %s: %s", d->name,
                  d->version, d->abi_major, d->abi_minor, DG_ABI_MAJOR, DG_ABI_MINOR,
                  d->kind == DG_PLUGIN_CHANNEL ? "channel" : "store", caps);
@@ -104,7 +105,8 @@ void dg_kit_check_descriptor(dg_kit_run *r)
         ok = 0, dg_kit_detail(r, "!", "descriptor reserved slots must be zero");
     if (d->kind == DG_PLUGIN_CHANNEL) {
         const dg_channel_ops *o = d->channel;
-        if (o->struct_size >= sizeof *o && !all_zero(o->reserved, 8))
+        if (o->struct_size >= sizeof *o &&
+            !all_zero(o->reserved, sizeof o->reserved / sizeof o->reserved[0]))
             ok = 0, dg_kit_detail(r, "!", "channel ops reserved slots must be zero");
         if (o->capabilities & ~known)
             ok = 0, dg_kit_detail(r, "!", "unknown capability bits 0x%x", o->capabilities & ~known);
@@ -114,7 +116,8 @@ void dg_kit_check_descriptor(dg_kit_run *r)
                           "customers through it");
     } else {
         const dg_store_ops *o = d->store;
-        if (o->struct_size >= sizeof *o && !all_zero(o->reserved, 8))
+        if (o->struct_size >= sizeof *o &&
+            !all_zero(o->reserved, sizeof o->reserved / sizeof o->reserved[0]))
             ok = 0, dg_kit_detail(r, "!", "store ops reserved slots must be zero");
         if (o->capabilities)
             ok = 0, dg_kit_detail(r, "!", "store ops capabilities are reserved and must be 0");
