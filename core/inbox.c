@@ -91,6 +91,10 @@ struct dg_inbox {
     int64_t share_ns; /* delivery time earned under traffic (see work) */
     uint64_t share_at_ns;
     uv_timer_t retry;
+    /* appends wake the writer once per loop iteration, not one by one: after
+     * the I/O callbacks (check) or before the loop could block (prepare) */
+    uv_check_t wake_check;
+    uv_prepare_t wake_prep;
     int closing, handles_closed;
 };
 
@@ -352,6 +356,21 @@ static void run_waiters(dg_inbox *ib)
 
 static void on_async(uv_async_t *a) { run_waiters(a->data); }
 
+/* Hand what was appended since the last wake to the writer (if it is busy
+ * it takes the pending chunks when it comes back). */
+static void wake_writer(dg_inbox *ib)
+{
+    uv_check_stop(&ib->wake_check);
+    uv_prepare_stop(&ib->wake_prep);
+    uv_mutex_lock(&ib->mu);
+    if (ib->pend && !ib->writing)
+        uv_cond_signal(&ib->cv);
+    uv_mutex_unlock(&ib->mu);
+}
+
+static void on_wake_check(uv_check_t *h) { wake_writer(h->data); }
+static void on_wake_prep(uv_prepare_t *h) { wake_writer(h->data); }
+
 static int push_waiter(dg_inbox *ib, uint32_t seg, uint64_t end, dg_inbox_done_cb done, void *ud)
 {
     if (ib->w_n == ib->w_cap) {
@@ -468,9 +487,11 @@ int dg_inbox_append(dg_inbox *ib, const char *owner, const dg_kv *attrs, size_t 
     if (len)
         memcpy(p + 4, data, len);
     c->len += HDR + payload;
-    if (!ib->writing)
-        uv_cond_signal(&ib->cv);
     uv_mutex_unlock(&ib->mu);
+    if (!uv_is_active((uv_handle_t *)&ib->wake_check)) {
+        uv_check_start(&ib->wake_check, on_wake_check);
+        uv_prepare_start(&ib->wake_prep, on_wake_prep);
+    }
 
     ib->app_off = off + HDR + payload;
     ib->appended++;
@@ -817,6 +838,7 @@ int dg_inbox_sync(dg_inbox *ib)
 {
     if (!ib)
         return DG_EINVAL;
+    wake_writer(ib);
     uv_mutex_lock(&ib->mu);
     while ((ib->pend || ib->writing) && !ib->werr)
         uv_cond_wait(&ib->idle_cv, &ib->mu);
@@ -914,11 +936,11 @@ static void free_inbox(dg_inbox *ib)
     free(ib);
 }
 
-/* The inbox is freed when the last of its five handles has closed. */
+/* The inbox is freed when the last of its seven handles has closed. */
 static void handle_closed(uv_handle_t *h)
 {
     dg_inbox *ib = h->data;
-    if (++ib->handles_closed == 5) {
+    if (++ib->handles_closed == 7) {
         uv_cond_destroy(&ib->idle_cv);
         uv_cond_destroy(&ib->cv);
         uv_mutex_destroy(&ib->mu);
@@ -933,6 +955,8 @@ static void close_handles(dg_inbox *ib)
     uv_close((uv_handle_t *)&ib->kick, handle_closed);
     uv_close((uv_handle_t *)&ib->spin, handle_closed);
     uv_close((uv_handle_t *)&ib->retry, handle_closed);
+    uv_close((uv_handle_t *)&ib->wake_check, handle_closed);
+    uv_close((uv_handle_t *)&ib->wake_prep, handle_closed);
 }
 
 /* Count the entries from the checkpoint to the end (the backlog at open). */
@@ -1020,6 +1044,10 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
     ib->spin.data = ib;
     uv_timer_init(loop, &ib->retry);
     ib->retry.data = ib;
+    uv_check_init(loop, &ib->wake_check);
+    ib->wake_check.data = ib;
+    uv_prepare_init(loop, &ib->wake_prep);
+    ib->wake_prep.data = ib;
     if (uv_thread_create(&ib->thread, writer_main, ib) != 0) {
         snprintf(err, err_len, "inbox: cannot start the writer thread");
         ib->closing = 1;
