@@ -60,6 +60,7 @@ struct dg_inbox {
     uv_thread_t thread;
     uv_async_t async;
     int wfd;            /* writer thread only */
+    int dfd;            /* writer thread only: wfd's file opened O_DIRECT, or -1 */
     uint32_t wfd_seg;   /* writer thread only */
     uint64_t wfd_alloc; /* writer thread only: bytes of wfd already allocated */
 
@@ -186,6 +187,10 @@ static int fsync_dir(const char *dir)
 }
 
 static const unsigned char zeros[64 * 1024];
+/* Source of the direct zero-fill writes: never written, so every page of it
+ * is the kernel's zero page. */
+static _Alignas(4096) unsigned char dzeros[1u << 20];
+#define BLOCK 4096u
 
 /* Zero-fill [from, to): the blocks are allocated and cached ahead of the
  * entries, so writing an entry is a copy into cached pages and its
@@ -202,6 +207,34 @@ static int zero_fill(int fd, uint64_t from, uint64_t to)
         from += (uint64_t)k;
     }
     return 0;
+}
+
+/* Grow the segment by [from, to) of zeros. Written with O_DIRECT when the
+ * file system allows: the zeros go from the zero page to the disk without
+ * filling the page cache, so they are neither copied nor written back a
+ * second time when the entries' fdatasync comes (a 4 MiB write-back stall
+ * every few hundred entries). Otherwise through the page cache. */
+static int grow(dg_inbox *ib, uint64_t from, uint64_t to)
+{
+    if (ib->dfd >= 0 && from % BLOCK == 0 && to % BLOCK == 0) {
+        while (from < to) {
+            size_t n = to - from < sizeof dzeros ? (size_t)(to - from) : sizeof dzeros;
+            ssize_t k = pwrite(ib->dfd, dzeros, n, (off_t)from);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0 && errno == EINVAL) { /* no direct I/O here after all */
+                close(ib->dfd);
+                ib->dfd = -1;
+                break;
+            }
+            if (k <= 0 || (size_t)k % BLOCK != 0)
+                return -1;
+            from += (uint64_t)k;
+        }
+        if (from == to)
+            return 0;
+    }
+    return zero_fill(ib->wfd, from, to);
 }
 
 static int write_all(int fd, const unsigned char *p, size_t n, uint64_t off)
@@ -223,6 +256,21 @@ static int write_all(int fd, const unsigned char *p, size_t n, uint64_t off)
 static int write_chunk(dg_inbox *ib, chunk *c, char *msg, size_t mlen)
 {
     char path[4096];
+    /* The write is padded with zeros to the end of its last block (zeros are
+     * there already): a write that ends inside a block whose page is not
+     * cached would read it from the disk first. The next batch starts at
+     * c->off + c->len, in a page the cache then holds. */
+    size_t pad = (size_t)((BLOCK - (c->off + c->len) % BLOCK) % BLOCK);
+    if (c->len + pad > c->cap) {
+        unsigned char *d = realloc(c->data, c->len + pad);
+        if (!d) {
+            snprintf(msg, mlen, "out of memory");
+            return -1;
+        }
+        c->data = d;
+        c->cap = c->len + pad;
+    }
+    memset(c->data + c->len, 0, pad);
     for (size_t at = 0; at + HDR <= c->len;) {
         uint32_t n = get32(c->data + at + 4);
         put32(c->data + at + 8, crc_of(c->data + at + HDR, n));
@@ -235,6 +283,10 @@ static int write_chunk(dg_inbox *ib, chunk *c, char *msg, size_t mlen)
                 return -1;
             }
             close(ib->wfd);
+            ib->wfd = -1;
+            if (ib->dfd >= 0)
+                close(ib->dfd);
+            ib->dfd = -1;
         }
         seg_path(ib, c->seg, path, sizeof path);
         ib->wfd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -242,18 +294,21 @@ static int write_chunk(dg_inbox *ib, chunk *c, char *msg, size_t mlen)
             snprintf(msg, mlen, "segment %u: %s", (unsigned)c->seg, strerror(errno));
             return -1;
         }
+#ifdef O_DIRECT
+        ib->dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+#endif
         ib->wfd_seg = c->seg;
         struct stat sb;
         ib->wfd_alloc = fstat(ib->wfd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     }
-    while (c->off + c->len > ib->wfd_alloc) {
-        if (zero_fill(ib->wfd, ib->wfd_alloc, ib->wfd_alloc + GROW_STEP) != 0) {
+    while (c->off + c->len + pad > ib->wfd_alloc) {
+        if (grow(ib, ib->wfd_alloc, ib->wfd_alloc + GROW_STEP) != 0) {
             snprintf(msg, mlen, "grow segment %u: %s", (unsigned)c->seg, strerror(errno));
             return -1;
         }
         ib->wfd_alloc += GROW_STEP;
     }
-    if (write_all(ib->wfd, c->data, c->len, c->off) != 0) {
+    if (write_all(ib->wfd, c->data, c->len + pad, c->off) != 0) {
         snprintf(msg, mlen, "write segment %u: %s", (unsigned)c->seg, strerror(errno));
         return -1;
     }
@@ -928,6 +983,8 @@ static void free_inbox(dg_inbox *ib)
     }
     if (ib->wfd >= 0)
         close(ib->wfd);
+    if (ib->dfd >= 0)
+        close(ib->dfd);
     if (ib->rfd >= 0)
         close(ib->rfd);
     free(ib->w);
@@ -999,7 +1056,7 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
     ib->db = db;
     ib->deliver = deliver;
     ib->deliver_ud = deliver_ud;
-    ib->wfd = ib->rfd = -1;
+    ib->wfd = ib->dfd = ib->rfd = -1;
     if (scan_dir(dir, &lo, &hi) != 0) {
         snprintf(err, err_len, "%s: cannot list the inbox directory: %s", dir, strerror(errno));
         rc = DG_EIO;
