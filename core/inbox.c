@@ -22,7 +22,11 @@
 #define MAGIC "DGI1"
 #define SPARE_MAX 4
 #define CHUNK_MIN (1u << 20)
-#define GROW_STEP (4u << 20) /* segments grow ahead of the writer, zero-filled */
+/* Segments grow zero-filled ahead of the writer, GROW_PIECE at a time: in a
+ * batch only when it needs the room, and between batches (once its
+ * acknowledgements are sent) until GROW_LEAD lies ahead. */
+#define GROW_LEAD (8u << 20)
+#define GROW_PIECE (512u << 10)
 
 typedef struct chunk {
     uint32_t seg;
@@ -302,11 +306,11 @@ static int write_chunk(dg_inbox *ib, chunk *c, char *msg, size_t mlen)
         ib->wfd_alloc = fstat(ib->wfd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     }
     while (c->off + c->len + pad > ib->wfd_alloc) {
-        if (grow(ib, ib->wfd_alloc, ib->wfd_alloc + GROW_STEP) != 0) {
+        if (grow(ib, ib->wfd_alloc, ib->wfd_alloc + GROW_PIECE) != 0) {
             snprintf(msg, mlen, "grow segment %u: %s", (unsigned)c->seg, strerror(errno));
             return -1;
         }
-        ib->wfd_alloc += GROW_STEP;
+        ib->wfd_alloc += GROW_PIECE;
     }
     if (write_all(ib->wfd, c->data, c->len + pad, c->off) != 0) {
         snprintf(msg, mlen, "write segment %u: %s", (unsigned)c->seg, strerror(errno));
@@ -369,6 +373,17 @@ static void writer_main(void *arg)
         }
         uv_cond_broadcast(&ib->idle_cv);
         uv_async_send(&ib->async);
+        /* The acknowledgements are on their way: grow the segment a piece
+         * ahead now, while the next batch gathers, rather than 4 MiB at once
+         * in the middle of a batch (all its connections waiting). */
+        if (!failed && ib->wfd >= 0 && ib->wfd_seg == seg &&
+            ib->wfd_alloc < end + GROW_LEAD &&
+            ib->wfd_alloc + GROW_PIECE <= DG_INBOX_SEGMENT_BYTES + GROW_PIECE) {
+            uv_mutex_unlock(&ib->mu);
+            if (grow(ib, ib->wfd_alloc, ib->wfd_alloc + GROW_PIECE) == 0)
+                ib->wfd_alloc += GROW_PIECE;
+            uv_mutex_lock(&ib->mu);
+        }
     }
     uv_mutex_unlock(&ib->mu);
 }
