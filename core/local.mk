@@ -9,7 +9,7 @@ core_libdgcore_la_SOURCES = \
 	core/form.c core/form.h \
 	core/config.c core/config.h \
 	core/db.c core/db.h \
-	core/inbox.c core/inbox.h \
+	core/inbox.c core/inbox.h core/inbox_int.h core/inbox_write.c core/inbox_deliver.c \
 	core/kv.c core/kv.h \
 	core/metrics.c core/metrics.h \
 	core/loader.c core/loader.h \
