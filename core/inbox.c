@@ -28,6 +28,16 @@ void dg__ib_seg_path(const dg_inbox *ib, uint32_t seg, char *out, size_t len)
 }
 
 
+int dg__ib_seg_of(const char *name, uint32_t *seg)
+{
+    unsigned s;
+    char tail[8];
+    if (sscanf(name, "%8u.%4s", &s, tail) != 2 || strcmp(tail, "log") != 0)
+        return 0;
+    *seg = s;
+    return 1;
+}
+
 uint32_t dg__ib_crc_of(const unsigned char *p, size_t n)
 {
     uLong c = crc32(0L, Z_NULL, 0);
@@ -56,9 +66,8 @@ static int scan_dir(const char *dir, uint32_t *lo, uint32_t *hi)
     if (!d)
         return -1;
     while ((e = readdir(d))) {
-        unsigned s;
-        char tail[8];
-        if (sscanf(e->d_name, "%8u.%4s", &s, tail) == 2 && strcmp(tail, "log") == 0 && s > 0) {
+        uint32_t s;
+        if (dg__ib_seg_of(e->d_name, &s) && s > 0) {
             if (!*lo || s < *lo)
                 *lo = s;
             if (s > *hi)
@@ -70,15 +79,18 @@ static int scan_dir(const char *dir, uint32_t *lo, uint32_t *hi)
 }
 
 /* Find the end of the valid entries of `seg` from `off`; cut a torn tail. */
-static int recover_tail(dg_inbox *ib, uint32_t seg, uint64_t off, uint64_t *end, char *err,
-                        size_t len)
+static int recover_tail(dg_inbox *ib, uint32_t seg, uint64_t off, uint64_t *end,
+                        uint64_t *count, char *err, size_t len)
 {
     char path[4096];
     struct stat sb;
     uint32_t n;
     int r;
-    while ((r = dg__ib_read_entry(ib, seg, off, &n)) == 0)
+    *count = 0;
+    while ((r = dg__ib_read_entry(ib, seg, off, &n)) == 0) {
         off += HDR + n;
+        (*count)++;
+    }
     if (r < 0) {
         snprintf(err, len, "%s: cannot read segment %u", ib->dir, (unsigned)seg);
         return DG_EIO;
@@ -159,12 +171,13 @@ static void close_handles(dg_inbox *ib)
     uv_close((uv_handle_t *)&ib->wake_prep, handle_closed);
 }
 
-/* Count the entries from the checkpoint to the end (the backlog at open). */
+/* Count the entries of the segments from (seg, off) up to, not including,
+ * `last` (whose entries recover_tail counted): the backlog at open. */
 static uint64_t count_entries(dg_inbox *ib, uint32_t seg, uint64_t off, uint32_t last)
 {
     uint64_t n = 0;
     uint32_t len;
-    for (; seg <= last; seg++, off = 0)
+    for (; seg < last; seg++, off = 0)
         while (dg__ib_read_entry(ib, seg, off, &len) == 0) {
             off += HDR + len;
             n++;
@@ -177,7 +190,7 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
 {
     dg_inbox *ib;
     uint32_t lo, hi, cseg = 0;
-    uint64_t coff = 0, end = 0;
+    uint64_t coff = 0, end = 0, tail_n = 0;
     int rc;
     *out = NULL;
     if (!loop || !db || !dir || !deliver) {
@@ -217,7 +230,7 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
     if (hi < cseg)
         hi = cseg; /* the segment named by the checkpoint may not exist yet */
     dg__ib_delete_segments_before(ib, cseg);
-    if ((rc = recover_tail(ib, hi, hi == cseg ? coff : 0, &end, err, err_len)) != DG_OK)
+    if ((rc = recover_tail(ib, hi, hi == cseg ? coff : 0, &end, &tail_n, err, err_len)) != DG_OK)
         goto fail;
     ib->p_seg = cseg;
     ib->p_off = coff;
@@ -227,7 +240,7 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
         ib->p_off = end;
     }
     /* entries already on disk and not processed count as backlog */
-    ib->appended = count_entries(ib, ib->p_seg, ib->p_off, hi);
+    ib->appended = count_entries(ib, ib->p_seg, ib->p_off, hi) + tail_n;
     ib->delivered = 0;
     if (uv_mutex_init(&ib->mu) || uv_cond_init(&ib->cv) || uv_cond_init(&ib->idle_cv)) {
         snprintf(err, err_len, "inbox: cannot create its lock");

@@ -165,9 +165,8 @@ void dg__ib_delete_segments_before(dg_inbox *ib, uint32_t seg)
     if (!d)
         return;
     while ((e = readdir(d))) {
-        unsigned s;
-        char tail[8];
-        if (sscanf(e->d_name, "%8u.%4s", &s, tail) == 2 && strcmp(tail, "log") == 0 && s < seg) {
+        uint32_t s;
+        if (dg__ib_seg_of(e->d_name, &s) && s < seg) {
             snprintf(path, sizeof path, "%s/%s", ib->dir, e->d_name);
             unlink(path);
         }

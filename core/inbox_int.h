@@ -114,6 +114,8 @@ static inline int dg__ib_pos_le(uint32_t s1, uint64_t o1, uint32_t s2, uint64_t 
 }
 
 void dg__ib_seg_path(const dg_inbox *ib, uint32_t seg, char *out, size_t len);
+/* 1 and *seg if `name` is a segment file's name (NNNNNNNN.log). */
+int dg__ib_seg_of(const char *name, uint32_t *seg);
 uint32_t dg__ib_crc_of(const unsigned char *p, size_t n);
 
 /* inbox_write.c */
