@@ -126,3 +126,4 @@ check-valgrind: $(check_PROGRAMS) $(check_LTLIBRARIES)
 	    > $$t.vg.log 2>&1 && echo "VALGRIND OK:   $$t" || { echo "VALGRIND FAIL: $$t"; fail=1; }; \
 	done; exit $$fail
 .PHONY: check-valgrind
+EXTRA_DIST += tests/abi_now.h

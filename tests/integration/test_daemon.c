@@ -16,9 +16,7 @@
 
 #include <duegate/plugin.h>
 
-#define XSTR_(x) #x
-#define XSTR(x) XSTR_(x)
-#define ABI_NOW XSTR(DG_ABI_MAJOR) "." XSTR(DG_ABI_MINOR)
+#include "../abi_now.h"
 
 static char g_dir[256];
 

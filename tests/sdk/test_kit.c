@@ -11,9 +11,7 @@
 #include "conformance.h"
 #include <duegate/plugin.h>
 
-#define XSTR_(x) #x
-#define XSTR(x) XSTR_(x)
-#define ABI_NOW XSTR(DG_ABI_MAJOR) "." XSTR(DG_ABI_MINOR)
+#include "../abi_now.h"
 #define ABI_NEXT_MAJOR "2." XSTR(DG_ABI_MINOR) /* broken_major: DG_ABI_MAJOR + 1 */
 
 static char *report; /* last report, for messages */

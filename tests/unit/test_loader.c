@@ -6,9 +6,7 @@
 
 #include "loader.h"
 
-#define XSTR_(x) #x
-#define XSTR(x) XSTR_(x)
-#define ABI_NOW XSTR(DG_ABI_MAJOR) "." XSTR(DG_ABI_MINOR)
+#include "../abi_now.h"
 
 static const char *dir(void)
 {
