@@ -97,7 +97,7 @@ tests_unit_test_sdk_cxx_CXXFLAGS = -std=c++11 -pedantic-errors -Wall -Wextra -We
 # ---- plugins driven through a fake host table
 noinst_LTLIBRARIES += tests/plugins/libfakehost.la
 tests_plugins_libfakehost_la_SOURCES = tests/plugins/fakehost.c tests/plugins/fakehost.h \
-	tests/plugins/fakehost_inbox.c
+	tests/plugins/fakehost_int.h tests/plugins/fakehost_http.c tests/plugins/fakehost_inbox.c
 tests_plugins_libfakehost_la_CFLAGS = $(TEST_CFLAGS)
 tests_plugins_libfakehost_la_LIBADD = core/libdgcore.la
 PLUGIN_TESTS = tests/plugins/test_jsonl
