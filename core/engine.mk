@@ -1,7 +1,7 @@
 # The dunning engine: durable store, playbooks, time zones, schedule,
 # segments, the engine itself, an in-process channel and `duegate simulate`.
 core_libdgcore_la_SOURCES += \
-	core/store.h core/store_sqlite.c \
+	core/store.h core/store_sqlite.c core/store_schema.c core/store_schema.h \
 	core/tz.h core/tz.c \
 	core/schedule.h core/schedule.c \
 	core/playbook.h core/playbook.c \
