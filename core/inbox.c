@@ -133,8 +133,7 @@ static void free_inbox(dg_inbox *ib)
 {
     for (chunk *c = ib->spare, *n; c; c = n) {
         n = c->next;
-        free(c->data);
-        free(c);
+        dg__ib_chunk_free(c);
     }
     if (ib->wfd >= 0)
         close(ib->wfd);
@@ -144,6 +143,7 @@ static void free_inbox(dg_inbox *ib)
         close(ib->rfd);
     free(ib->w);
     free(ib->rbuf);
+    free(ib->wtail);
     free(ib->dir);
     free(ib);
 }
@@ -213,6 +213,12 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
     ib->deliver = deliver;
     ib->deliver_ud = deliver_ud;
     ib->wfd = ib->dfd = ib->rfd = -1;
+    ib->wtail_off = UINT64_MAX;
+    if (!(ib->wtail = malloc(BLOCK))) {
+        snprintf(err, err_len, "inbox: out of memory");
+        rc = DG_ENOMEM;
+        goto fail;
+    }
     if (scan_dir(dir, &lo, &hi) != 0) {
         snprintf(err, err_len, "%s: cannot list the inbox directory: %s", dir, strerror(errno));
         rc = DG_EIO;
@@ -278,6 +284,7 @@ fail:
     if (ib->rfd >= 0)
         close(ib->rfd);
     free(ib->rbuf);
+    free(ib->wtail);
     free(ib->dir);
     free(ib);
     return rc;
@@ -304,8 +311,7 @@ void dg_inbox_close(dg_inbox *ib)
     }
     for (chunk *c = ib->pend, *n; c; c = n) { /* likewise */
         n = c->next;
-        free(c->data);
-        free(c);
+        dg__ib_chunk_free(c);
     }
     ib->pend = ib->pend_tail = NULL;
     close_handles(ib); /* ib is freed when they have closed */

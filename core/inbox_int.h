@@ -19,13 +19,23 @@
 #define GROW_LEAD (8u << 20)
 #define GROW_PIECE (512u << 10)
 
+/* A run of entries for one place in a segment. Its memory (`base`, BLOCK
+ * aligned, `alloc` bytes) starts at the block that holds `off`: the `lead`
+ * bytes before data[0] are that block's earlier content, which the writer
+ * fills in so the whole run can be written with O_DIRECT. */
 typedef struct chunk {
     uint32_t seg;
     uint64_t off; /* where data[0] goes in the segment */
-    unsigned char *data;
-    size_t len, cap;
+    unsigned char *base, *data; /* data = base + lead */
+    size_t lead, len, alloc;
     struct chunk *next;
 } chunk;
+
+#define BLOCK 4096u
+/* Room for `total` bytes from c->base, keeping what is there (lead + len);
+ * 0 or -1 when memory ran out. */
+int dg__ib_chunk_reserve(chunk *c, size_t total);
+void dg__ib_chunk_free(chunk *c);
 
 typedef struct waiter {
     uint32_t seg;
@@ -56,6 +66,9 @@ struct dg_inbox {
     uv_async_t async;
     int wfd;            /* writer thread only */
     int dfd;            /* writer thread only: wfd's file opened O_DIRECT, or -1 */
+    unsigned char *wtail; /* writer thread only: the last written block's bytes */
+    uint32_t wtail_seg;   /* ... of this segment, */
+    uint64_t wtail_off;   /* ... at this block offset (UINT64_MAX: none) */
     uint32_t wfd_seg;   /* writer thread only */
     uint64_t wfd_alloc; /* writer thread only: bytes of wfd already allocated */
 

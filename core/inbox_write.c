@@ -30,7 +30,6 @@ const unsigned char dg__ib_zeros[64 * 1024];
 /* Source of the direct zero-fill writes: never written, so every page of it
  * is the kernel's zero page. */
 static _Alignas(4096) unsigned char dzeros[1u << 20];
-#define BLOCK 4096u
 
 /* Zero-fill [from, to): the blocks are allocated and cached ahead of the
  * entries, so writing an entry is a copy into cached pages and its
@@ -92,23 +91,85 @@ static int write_all(int fd, const unsigned char *p, size_t n, uint64_t off)
     return 0;
 }
 
-/* Write one chunk (CRCs filled in here, off the loop thread). */
-static int write_chunk(dg_inbox *ib, chunk *c, char *msg, size_t mlen)
+int dg__ib_chunk_reserve(chunk *c, size_t total)
+{
+    if (total <= c->alloc)
+        return 0;
+    size_t alloc = c->alloc ? c->alloc : CHUNK_MIN;
+    while (alloc < total)
+        alloc *= 2;
+    void *b = NULL;
+    if (posix_memalign(&b, BLOCK, alloc) != 0)
+        return -1;
+    if (c->base)
+        memcpy(b, c->base, c->lead + c->len);
+    free(c->base);
+    c->base = b;
+    c->data = c->base + c->lead;
+    c->alloc = alloc;
+    return 0;
+}
+
+void dg__ib_chunk_free(chunk *c)
+{
+    free(c->base);
+    free(c);
+}
+
+static int open_segment(dg_inbox *ib, uint32_t seg, char *msg, size_t mlen)
 {
     char path[4096];
-    /* The write is padded with dg__ib_zeros to the end of its last block (dg__ib_zeros are
-     * there already): a write that ends inside a block whose page is not
-     * cached would read it from the disk first. The next batch starts at
-     * c->off + c->len, in a page the cache then holds. */
-    size_t pad = (size_t)((BLOCK - (c->off + c->len) % BLOCK) % BLOCK);
-    if (c->len + pad > c->cap) {
-        unsigned char *d = realloc(c->data, c->len + pad);
-        if (!d) {
-            snprintf(msg, mlen, "out of memory");
+    if (ib->wfd >= 0) { /* the old segment is complete: make it durable first */
+        if (fdatasync(ib->wfd) != 0) {
+            snprintf(msg, mlen, "fdatasync: %s", strerror(errno));
             return -1;
         }
-        c->data = d;
-        c->cap = c->len + pad;
+        close(ib->wfd);
+        ib->wfd = -1;
+        if (ib->dfd >= 0)
+            close(ib->dfd);
+        ib->dfd = -1;
+    }
+    dg__ib_seg_path(ib, seg, path, sizeof path);
+    ib->wfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (ib->wfd < 0 || dg__ib_fsync_dir(ib->dir) != 0) {
+        snprintf(msg, mlen, "segment %u: %s", (unsigned)seg, strerror(errno));
+        return -1;
+    }
+#ifdef O_DIRECT
+    ib->dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+#endif
+    ib->wfd_seg = seg;
+    struct stat sb;
+    ib->wfd_alloc = fstat(ib->wfd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    return 0;
+}
+
+/* The bytes of c's first block before data[0] (written before: kept from the
+ * last write, or read back once after a restart). */
+static int fill_lead(dg_inbox *ib, chunk *c)
+{
+    uint64_t blk = c->off - c->lead;
+    if (!c->lead)
+        return 0;
+    if (ib->wtail_seg == c->seg && ib->wtail_off == blk) {
+        memcpy(c->base, ib->wtail, c->lead);
+        return 0;
+    }
+    return dg__ib_read_at(ib->wfd, c->base, c->lead, blk);
+}
+
+/* Write one chunk (CRCs filled in here, off the loop thread). The run is
+ * padded with zeros to the end of its last block (zeros are there already)
+ * and, with its lead, covers whole blocks: it goes to the disk with O_DIRECT,
+ * straight from this memory, with no copy into the page cache; where the
+ * file system refuses direct I/O, through the page cache. */
+static int write_chunk(dg_inbox *ib, chunk *c, char *msg, size_t mlen)
+{
+    size_t pad = (size_t)((BLOCK - (c->off + c->len) % BLOCK) % BLOCK);
+    if (dg__ib_chunk_reserve(c, c->lead + c->len + pad) != 0) {
+        snprintf(msg, mlen, "out of memory");
+        return -1;
     }
     memset(c->data + c->len, 0, pad);
     for (size_t at = 0; at + HDR <= c->len;) {
@@ -116,42 +177,45 @@ static int write_chunk(dg_inbox *ib, chunk *c, char *msg, size_t mlen)
         dg__ib_put32(c->data + at + 8, dg__ib_crc_of(c->data + at + HDR, n));
         at += HDR + n;
     }
-    if (ib->wfd < 0 || ib->wfd_seg != c->seg) {
-        if (ib->wfd >= 0) { /* the old segment is complete: make it durable first */
-            if (fdatasync(ib->wfd) != 0) {
-                snprintf(msg, mlen, "fdatasync: %s", strerror(errno));
-                return -1;
-            }
-            close(ib->wfd);
-            ib->wfd = -1;
-            if (ib->dfd >= 0)
-                close(ib->dfd);
-            ib->dfd = -1;
-        }
-        dg__ib_seg_path(ib, c->seg, path, sizeof path);
-        ib->wfd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-        if (ib->wfd < 0 || dg__ib_fsync_dir(ib->dir) != 0) {
-            snprintf(msg, mlen, "segment %u: %s", (unsigned)c->seg, strerror(errno));
-            return -1;
-        }
-#ifdef O_DIRECT
-        ib->dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
-#endif
-        ib->wfd_seg = c->seg;
-        struct stat sb;
-        ib->wfd_alloc = fstat(ib->wfd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-    }
+    if ((ib->wfd < 0 || ib->wfd_seg != c->seg) && open_segment(ib, c->seg, msg, mlen) != 0)
+        return -1;
     while (c->off + c->len + pad > ib->wfd_alloc) {
         if (dg__ib_grow(ib, ib->wfd_alloc, ib->wfd_alloc + GROW_PIECE) != 0) {
-            snprintf(msg, mlen, "dg__ib_grow segment %u: %s", (unsigned)c->seg, strerror(errno));
+            snprintf(msg, mlen, "grow segment %u: %s", (unsigned)c->seg, strerror(errno));
             return -1;
         }
         ib->wfd_alloc += GROW_PIECE;
     }
-    if (write_all(ib->wfd, c->data, c->len + pad, c->off) != 0) {
+    int done = 0;
+    if (ib->dfd >= 0) {
+        if (fill_lead(ib, c) != 0) {
+            snprintf(msg, mlen, "read segment %u: %s", (unsigned)c->seg, strerror(errno));
+            return -1;
+        }
+        size_t n = c->lead + c->len + pad;
+        ssize_t k;
+        do
+            k = pwrite(ib->dfd, c->base, n, (off_t)(c->off - c->lead));
+        while (k < 0 && errno == EINTR);
+        if (k < 0 && errno == EINVAL) { /* no direct I/O here after all */
+            close(ib->dfd);
+            ib->dfd = -1;
+        } else if (k != (ssize_t)n) {
+            snprintf(msg, mlen, "write segment %u: %s", (unsigned)c->seg,
+                     k < 0 ? strerror(errno) : "short write");
+            return -1;
+        } else {
+            done = 1;
+        }
+    }
+    if (!done && write_all(ib->wfd, c->data, c->len + pad, c->off) != 0) {
         snprintf(msg, mlen, "write segment %u: %s", (unsigned)c->seg, strerror(errno));
         return -1;
     }
+    uint64_t end = c->off + c->len, blk = end - end % BLOCK;
+    ib->wtail_seg = c->seg;
+    ib->wtail_off = blk;
+    memcpy(ib->wtail, c->base + (size_t)(blk - (c->off - c->lead)), (size_t)(end - blk));
     return 0;
 }
 
@@ -187,14 +251,13 @@ void dg__ib_writer_main(void *arg)
         uv_mutex_lock(&ib->mu);
         while (list) {
             chunk *n = list->next;
-            if (ib->n_spare < SPARE_MAX && list->cap <= 4 * (size_t)CHUNK_MIN) {
+            if (ib->n_spare < SPARE_MAX && list->alloc <= 4 * (size_t)CHUNK_MIN) {
                 list->len = 0;
                 list->next = ib->spare;
                 ib->spare = list;
                 ib->n_spare++;
             } else {
-                free(list->data);
-                free(list);
+                dg__ib_chunk_free(list);
             }
             list = n;
         }
@@ -311,22 +374,17 @@ static chunk *tail_for(dg_inbox *ib, uint32_t seg, uint64_t off, size_t need)
         }
         c->seg = seg;
         c->off = off;
+        c->lead = (size_t)(off % BLOCK);
+        c->len = 0;
+        c->data = c->base ? c->base + c->lead : NULL;
         if (ib->pend_tail)
             ib->pend_tail->next = c;
         else
             ib->pend = c;
         ib->pend_tail = c;
     }
-    if (c->len + need > c->cap) {
-        size_t cap = c->cap ? c->cap : CHUNK_MIN;
-        while (cap < c->len + need)
-            cap *= 2;
-        unsigned char *d = realloc(c->data, cap);
-        if (!d)
-            return NULL;
-        c->data = d;
-        c->cap = cap;
-    }
+    if (dg__ib_chunk_reserve(c, c->lead + c->len + need) != 0)
+        return NULL;
     return c;
 }
 
