@@ -15,12 +15,17 @@
 #include "instance.h"
 #include "kv.h"
 #include "log.h"
+#include "offload.h"
 #include "template.h"
 #include "testclock.h"
 
 #ifndef DG_PLUGINDIR
 #define DG_PLUGINDIR "/usr/local/lib/duegate/plugins"
 #endif
+
+/* Worker threads for plugins' pure work (dg_host.run_off_loop): two keep a
+ * webhook burst's HMACs off the loop on a small machine without oversubscribing it. */
+#define OFFLOAD_THREADS 2
 
 int dg_daemon_make_loader(const dg_config *cfg, const char *const *extra, size_t n_extra,
                           dg_loader **out, char *err, size_t len)
@@ -196,6 +201,8 @@ static void finalize(dgd *d)
     uv_close((uv_handle_t *)&d->deadline, on_close_noop);
     /* Instances are gone: stop accepting, close connections and the client
      * (their handles finish closing while the loop runs out). */
+    dg_offload_close(d->rt.offload); /* nothing of the instances is left in it */
+    d->rt.offload = NULL;
     dg_http_server_free(d->rt.http_server);
     d->rt.http_server = NULL;
     dg_http_client_free(d->rt.http_client);
@@ -368,6 +375,8 @@ int dg_daemon_run(const dg_daemon_opts *o)
             free(dir);
         }
     }
+    if (!rc && (rc = dg_offload_open(&d.loop, OFFLOAD_THREADS, &d.rt.offload)) != 0)
+        dg_errf(err, sizeof err, "cannot start the worker threads: %s", dg_strerror(rc));
     if (!rc)
         rc = dg_store_sqlite_open(d.rt.db, &d.store, err, sizeof err);
     if (!rc)

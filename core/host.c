@@ -10,6 +10,7 @@
 #include "instance.h"
 #include "kv.h"
 #include "log.h"
+#include "offload.h"
 
 /* --------------------------------------------------------------- logging */
 
@@ -283,6 +284,15 @@ static int h_inbox_append(dg_instance *inst, const dg_kv *attrs, size_t n_attrs,
     return dg_inbox_append(inst->rt->inbox, inst->name, attrs, n_attrs, data, len, done, ud);
 }
 
+static int h_run_off_loop(dg_instance *inst, void (*fn)(void *), void (*done)(void *), void *ud)
+{
+    if (!inst->rt->offload)
+        return DG_ENOTSUP;
+    if (inst->state != DG_INST_STARTED && inst->state != DG_INST_STOPPING)
+        return DG_ESTATE;
+    return dg_offload_submit(inst->rt->offload, inst, fn, done, ud);
+}
+
 int dg_host_inbox_deliver(void *ud, const char *owner, const dg_kv *attrs, size_t n_attrs,
                           const void *data, size_t len)
 {
@@ -421,6 +431,7 @@ static const dg_host g_host = {
     .timer_stop = h_timer_stop,
     .emit_order = h_emit_order,
     .inbox_append = h_inbox_append,
+    .run_off_loop = h_run_off_loop,
     .emit_channel_event = h_emit_channel_event,
     .state_get = h_state_get,
     .state_put = h_state_put,

@@ -5,6 +5,7 @@
 #include "host_http.h"
 #include "instance.h"
 #include "log.h"
+#include "offload.h"
 
 /* ------------------------------------------------------------ op table */
 
@@ -338,6 +339,7 @@ void dg_instance_destroy(dg_instance *inst)
         if (dg_instance_stop(inst, NULL, NULL) == DG_PENDING)
             dg_instance_force_stopped(inst);
     }
+    dg_offload_drain_owner(rt->offload, inst); /* its work's done callbacks run first */
     if (dg_instance_kind(inst) == DG_PLUGIN_CHANNEL)
         inst->plugin->channel.destroy(inst->self);
     else

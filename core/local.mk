@@ -10,6 +10,7 @@ core_libdgcore_la_SOURCES = \
 	core/config.c core/config.h \
 	core/db.c core/db.h \
 	core/inbox.c core/inbox.h core/inbox_int.h core/inbox_write.c core/inbox_deliver.c \
+	core/offload.c core/offload.h \
 	core/kv.c core/kv.h \
 	core/metrics.c core/metrics.h \
 	core/loader.c core/loader.h \

@@ -39,6 +39,8 @@ typedef struct dg_runtime {
     struct dg_inbox *inbox; /* core/inbox.h; NULL: host->inbox_append is DG_ENOTSUP.
                              * Built by whoever builds the runtime, delivering
                              * through dg_host_inbox_deliver (instance.h). */
+    struct dg_offload *offload; /* core/offload.h; NULL: host->run_off_loop is DG_ENOTSUP.
+                                 * Built and closed by whoever builds the runtime. */
     dg_instance *instances;
     struct dg_opmap *ops;
     uint64_t next_op;

@@ -64,7 +64,7 @@ tests_fakeplugins_fake_double_la_LDFLAGS = $(FAKE_LDFLAGS)
 # ---- unit tests of core modules
 UNIT_TESTS = tests/unit/test_log tests/unit/test_clock tests/unit/test_config \
 	tests/unit/test_crypto tests/unit/test_metrics tests/unit/test_loader \
-	tests/unit/test_instance tests/unit/test_inbox
+	tests/unit/test_instance tests/unit/test_inbox tests/unit/test_offload
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 tests_unit_test_log_CFLAGS = $(TEST_CFLAGS)
@@ -83,6 +83,8 @@ tests_unit_test_instance_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_instance_LDADD = $(TEST_LIBS)
 tests_unit_test_inbox_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_inbox_LDADD = $(TEST_LIBS)
+tests_unit_test_offload_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_offload_LDADD = $(TEST_LIBS)
 
 # ---- the SDK headers alone: strict C11 and C++
 check_PROGRAMS += tests/unit/test_sdk_c11 tests/unit/test_sdk_cxx
@@ -97,7 +99,7 @@ tests_unit_test_sdk_cxx_CXXFLAGS = -std=c++11 -pedantic-errors -Wall -Wextra -We
 # ---- plugins driven through a fake host table
 noinst_LTLIBRARIES += tests/plugins/libfakehost.la
 tests_plugins_libfakehost_la_SOURCES = tests/plugins/fakehost.c tests/plugins/fakehost.h \
-	tests/plugins/fakehost_int.h tests/plugins/fakehost_http.c tests/plugins/fakehost_inbox.c
+	tests/plugins/fakehost_int.h tests/plugins/fakehost_http.c tests/plugins/fakehost_inbox.c tests/plugins/fakehost_offload.c
 tests_plugins_libfakehost_la_CFLAGS = $(TEST_CFLAGS)
 tests_plugins_libfakehost_la_LIBADD = core/libdgcore.la
 PLUGIN_TESTS = tests/plugins/test_jsonl

@@ -229,7 +229,20 @@ typedef struct dg_host {
     int (*inbox_append)(dg_instance *inst, const dg_kv *attrs, size_t n_attrs,
                         const void *data, size_t len, dg_emit_done_cb done, void *ud);
 
-    void *reserved[15];
+    /* ---- 1.2: pure work off the loop thread (a webhook's HMAC over a large
+     * body, say). fn(ud) runs on one of the host's worker threads and may
+     * call only the pure helpers of this table (hmac, ct_equal,
+     * base64_encode, hex_encode) and touch only memory no other code uses
+     * meanwhile; then done(ud) runs on the loop thread, where everything
+     * else may be called again. Work submitted during one loop iteration
+     * goes to the workers together; finished items come back in completion
+     * order. Before the instance is destroyed the host finishes all of its
+     * items (each done runs). Returns DG_OK, or a negative error (neither
+     * function will be called: do the work inline). NULL before 1.2. */
+    int (*run_off_loop)(dg_instance *inst, void (*fn)(void *ud), void (*done)(void *ud),
+                        void *ud);
+
+    void *reserved[14];
 } dg_host;
 
 /* True if the host table has slot `member` (for slots added after 1.0). */

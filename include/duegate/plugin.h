@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 #define DG_ABI_MAJOR 1
-#define DG_ABI_MINOR 1
+#define DG_ABI_MINOR 2
 
 typedef enum dg_plugin_kind { DG_PLUGIN_CHANNEL = 1, DG_PLUGIN_STORE = 2 } dg_plugin_kind;
 

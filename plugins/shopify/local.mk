@@ -6,7 +6,7 @@ plugins_shopify_libsputil_la_SOURCES = plugins/shopify/sp_util.c plugins/shopify
 plugins_shopify_libsputil_la_CFLAGS = $(PLUGIN_CFLAGS) $(CJSON_CFLAGS)
 
 SHOPIFY_SOURCES = plugins/shopify/shopify.c plugins/shopify/sp_map.c \
-	plugins/shopify/sp_gql.c plugins/shopify/sp.h
+	plugins/shopify/sp_gql.c plugins/shopify/sp_verify.c plugins/shopify/sp.h
 pkgplugin_LTLIBRARIES += plugins/shopify.la
 plugins_shopify_la_SOURCES = $(SHOPIFY_SOURCES)
 plugins_shopify_la_CFLAGS = $(PLUGIN_CFLAGS) $(CJSON_CFLAGS)

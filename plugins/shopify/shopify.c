@@ -139,26 +139,6 @@ static void pending_done(void *ud, int status)
 
 /* -------------------------------------------------------------- webhook */
 
-static int verify_hmac(sp *s, const void *body, size_t len, const char *hdr)
-{
-    unsigned char mac[32];
-    char b64[64];
-    const char *secrets[2] = {s->client_secret, NULL};
-    if (s->prev_secret && s->rotation_until && s->host->now_ms(s->inst) < s->rotation_until)
-        secrets[1] = s->prev_secret;
-    for (int i = 0; i < 2; i++) {
-        if (!secrets[i])
-            continue;
-        int n = s->host->hmac(DG_HMAC_SHA256, secrets[i], strlen(secrets[i]), body, len, mac,
-                              sizeof mac);
-        if (n != 32 || s->host->base64_encode(mac, 32, b64, sizeof b64) < 0)
-            return 0;
-        if (s->host->ct_equal(b64, strlen(b64), hdr, strlen(hdr)))
-            return i + 1;
-    }
-    return 0;
-}
-
 static int topic_known(sp *s, const char *t)
 {
     static const char *const topics[] = {"orders/create",    "orders/updated", "orders/paid",
@@ -387,6 +367,8 @@ static int sp_inbox_process(void *self, const dg_kv *attrs, size_t n, const void
     return rc == DG_PENDING || rc == DG_EEXIST ? DG_OK : rc;
 }
 
+static void verified(sp *s, dg_http_req *req, int which);
+
 static void on_webhook(void *ud, dg_http_req *req)
 {
     sp *s = ud;
@@ -394,11 +376,6 @@ static void on_webhook(void *ud, dg_http_req *req)
     size_t len = 0;
     const char *body = H->http_req_body(req, &len);
     const char *mac = H->http_req_header(req, "X-Shopify-Hmac-Sha256");
-    const char *topic = H->http_req_header(req, "X-Shopify-Topic");
-    const char *shop = H->http_req_header(req, "X-Shopify-Shop-Domain");
-    const char *whid = H->http_req_header(req, "X-Shopify-Webhook-Id");
-    const char *evid = H->http_req_header(req, "X-Shopify-Event-Id");
-    int which;
     sp_count(s, "dg_shopify_webhooks_total");
     if (s->stopping) {
         respond(s, req, 503, "{\"error\":\"shutting down\"}");
@@ -412,10 +389,27 @@ static void on_webhook(void *ud, dg_http_req *req)
         respond(s, req, 401, "{\"error\":\"empty body\"}");
         return;
     }
-    if (!(which = verify_hmac(s, body, len, mac))) {
+    sp_verify(s, req, body, len, mac, verified);
+}
+
+/* The signature is checked (which: 0 bad, 1 current secret, 2 previous). */
+static void verified(sp *s, dg_http_req *req, int which)
+{
+    const dg_host *H = s->host;
+    size_t len = 0;
+    const char *body = H->http_req_body(req, &len);
+    const char *topic = H->http_req_header(req, "X-Shopify-Topic");
+    const char *shop = H->http_req_header(req, "X-Shopify-Shop-Domain");
+    const char *whid = H->http_req_header(req, "X-Shopify-Webhook-Id");
+    const char *evid = H->http_req_header(req, "X-Shopify-Event-Id");
+    if (!which) {
         sp_count(s, "dg_shopify_webhook_bad_signature_total");
         sp_log(s, DG_LOG_WARN, "shopify.webhook_bad_hmac", "topic", topic, NULL, NULL);
         respond(s, req, 401, "{\"error\":\"invalid HMAC signature\"}");
+        return;
+    }
+    if (s->stopping) { /* stop came while the signature was being checked */
+        respond(s, req, 503, "{\"error\":\"shutting down\"}");
         return;
     }
     if (which == 2)
@@ -583,12 +577,20 @@ static int sp_stop(void *self, dg_op op)
             respond(s, p->req, 503, "{\"error\":\"shutting down\"}");
         p->req = NULL;
     }
-    if (sp_gql_stop(s) > 0) {
+    if (sp_gql_stop(s) > 0 || s->verifying) {
         s->stop_op = op;
         s->stop_pending = 1;
-        return DG_PENDING; /* an orderCancel in flight: let it land */
+        return DG_PENDING; /* an orderCancel in flight (let it land) or a signature check */
     }
     return DG_OK;
+}
+
+void sp_stop_maybe_done(sp *s)
+{
+    if (!s->stop_pending || s->destroying || s->verifying || sp_gql_mutations_in_flight(s))
+        return;
+    s->stop_pending = 0;
+    s->host->complete(s->inst, s->stop_op, NULL);
 }
 
 static void sp_destroy(void *self)

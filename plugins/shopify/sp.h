@@ -5,6 +5,7 @@
  *               E.164 phones, time-zone hints. Also used by the simulator.
  *  sp_map.c   - a Shopify order (REST/webhook shape) -> dg_order_event.
  *  sp_gql.c   - Admin GraphQL client: throttling, backfill/reconcile, acts.
+ *  sp_verify.c - the webhook signature check, off the loop thread when it can.
  *  shopify.c  - lifecycle, configuration, the webhook endpoint.
  * Nothing here is exported from the module (hidden visibility). */
 #ifndef DG_PLUGIN_SHOPIFY_SP_H
@@ -94,7 +95,8 @@ typedef struct sp {
     int refund_on_cancel;
     /* runtime */
     int started, stopping, destroying;
-    int stop_pending; /* stop waits for a mutation in flight */
+    int stop_pending; /* stop waits for a mutation in flight or a signature check */
+    size_t verifying;  /* signature checks on a host worker (sp_verify.c) */
     dg_op stop_op;
     dg_timer *reconcile_timer;
     sp_job *jobs;        /* backfill/reconcile runs in progress */
@@ -105,6 +107,20 @@ typedef struct sp {
     int64_t thr_seen_at;
 } sp;
 
+/* sp_verify.c: check X-Shopify-Hmac-Sha256 (`mac`) over the raw body with the
+ * client secret, and the previous one during a rotation; then cb(s, req,
+ * which) on the loop thread with which = 1 (current secret), 2 (previous) or
+ * 0 (neither). Bodies of SP_VERIFY_OFF_LOOP_MIN bytes or more are checked on
+ * a host worker thread when the host has them (ABI 1.2); the rest, and with
+ * an older host all, inline (cb runs before sp_verify returns). body, mac and
+ * req must stay valid until cb: do not answer req meanwhile. */
+#define SP_VERIFY_OFF_LOOP_MIN 4096
+typedef void (*sp_verified_cb)(sp *s, dg_http_req *req, int which);
+void sp_verify(sp *s, dg_http_req *req, const char *body, size_t len, const char *mac,
+               sp_verified_cb cb);
+/* shopify.c: complete a stop that waited, once nothing holds it any more. */
+void sp_stop_maybe_done(sp *s);
+
 /* sp_gql.c */
 int sp_gql_backfill(sp *s, dg_op op, int reconcile);
 int sp_gql_act(sp *s, const dg_store_action *a, dg_op op);
@@ -113,6 +129,8 @@ int sp_gql_act(sp *s, const dg_store_action *a, dg_op op);
  * to finish (its outcome in the store is unknown otherwise). Returns how
  * many are left; the last one completes s->stop_op when stop_pending. */
 int sp_gql_stop(sp *s);
+/* Mutations sent and not answered yet. */
+int sp_gql_mutations_in_flight(const sp *s);
 /* The GraphQL order node -> REST-shaped object understood by sp_map_order. */
 cJSON *sp_gql_node_to_rest(const cJSON *node);
 

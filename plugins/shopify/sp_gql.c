@@ -70,13 +70,7 @@ static void gcall_finish(sp_gcall *g, int status, const cJSON *root, const char 
     g->cb(s, g->ud, status, root, msg);
     free(g->body);
     free(g);
-    if (s->stop_pending && !s->destroying) {
-        for (sp_gcall *o = s->gcalls; o; o = o->next)
-            if (o->mutation && o->call)
-                return;
-        s->stop_pending = 0;
-        s->host->complete(s->inst, s->stop_op, NULL);
-    }
+    sp_stop_maybe_done(s);
 }
 
 static void gcall_fire(void *ud)
@@ -272,6 +266,15 @@ static int gql_call(sp *s, const char *query, cJSON *vars, double cost_hint, gql
     s->gcalls = g;
     gcall_send(g);
     return DG_OK;
+}
+
+int sp_gql_mutations_in_flight(const sp *s)
+{
+    int n = 0;
+    for (const sp_gcall *o = s->gcalls; o; o = o->next)
+        if (o->mutation && o->call)
+            n++;
+    return n;
 }
 
 int sp_gql_stop(sp *s)

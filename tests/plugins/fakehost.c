@@ -558,8 +558,9 @@ void fh_free(fh *h)
 {
     if (!h)
         return;
-    if (h->ext_free)
-        h->ext_free(h->ext);
+    for (int i = 0; i < FH_EXT_SLOTS; i++)
+        if (h->ext_free[i])
+            h->ext_free[i](h->ext[i]);
     dg_clock_free(h->clock);
     free(h->name);
     cJSON_Delete(h->conf);
@@ -624,9 +625,11 @@ int fh_stop_destroy(fh *h, const dg_plugin_descriptor *d, void *self, int64_t ma
     int rc = d->kind == DG_PLUGIN_CHANNEL ? d->channel->stop(self, op) : d->store->stop(self, op);
     int stopped = rc != DG_PENDING || fh_completion_for(h, op) != NULL;
     for (int64_t t = 0; !stopped && t < max_ms; t += 10) {
+        fh_offload_run(h); /* the workers finish what they had */
         fh_advance(h, 10);
         stopped = fh_completion_for(h, op) != NULL;
     }
+    fh_offload_run(h); /* as the daemon, before destroy */
     if (d->kind == DG_PLUGIN_CHANNEL)
         d->channel->destroy(self);
     else
@@ -658,10 +661,10 @@ void fh_set_emit_result(fh *h, int rc) { h->emit_rc = rc; }
 
 dg_host *fh_host_mutable(fh *h) { return &h->host; }
 fh *fh_of(dg_instance *inst) { return inst->h; }
-void **fh_ext(fh *h, void (*ext_free)(void *))
+void **fh_ext(fh *h, int slot, void (*ext_free)(void *))
 {
-    h->ext_free = ext_free;
-    return &h->ext;
+    h->ext_free[slot] = ext_free;
+    return &h->ext[slot];
 }
 
 int fh_healthy(fh *h) { return h->healthy; }

@@ -118,9 +118,19 @@ void fh_inbox_enable(fh *h);
 size_t fh_inbox_len(fh *h); /* appended and not yet delivered */
 size_t fh_inbox_sync(fh *h, int status);
 size_t fh_inbox_deliver(fh *h, fh_inbox_process_fn process, void *self, int *last_rc);
-/* internal hooks for extensions */
+/* ---- work off the loop thread (fakehost_offload.c, ABI 1.2). Off unless
+ * enabled: then host->run_off_loop queues the work; fh_offload_run plays the
+ * workers and the loop (each fn, then its done, in order) and returns how
+ * many ran. fh_stop_destroy runs what is left before destroy, as the
+ * daemon does. */
+void fh_offload_enable(fh *h);
+size_t fh_offload_queued(fh *h);
+size_t fh_offload_run(fh *h);
+
+/* internal hooks for extensions: one slot each */
+enum { FH_EXT_INBOX, FH_EXT_OFFLOAD, FH_EXT_SLOTS };
 dg_host *fh_host_mutable(fh *h);
 fh *fh_of(dg_instance *inst);
-void **fh_ext(fh *h, void (*ext_free)(void *));
+void **fh_ext(fh *h, int slot, void (*ext_free)(void *));
 
 #endif

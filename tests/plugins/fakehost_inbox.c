@@ -43,7 +43,7 @@ static void inbox_free(void *p)
 
 static finbox *box(fh *h)
 {
-    return *fh_ext(h, inbox_free);
+    return *fh_ext(h, FH_EXT_INBOX, inbox_free);
 }
 
 static int f_inbox_append(dg_instance *inst, const dg_kv *attrs, size_t n_attrs,
@@ -79,7 +79,7 @@ static int f_inbox_append(dg_instance *inst, const dg_kv *attrs, size_t n_attrs,
 
 void fh_inbox_enable(fh *h)
 {
-    void **ext = fh_ext(h, inbox_free);
+    void **ext = fh_ext(h, FH_EXT_INBOX, inbox_free);
     if (!*ext)
         *ext = calloc(1, sizeof(finbox));
     fh_host_mutable(h)->inbox_append = f_inbox_append;

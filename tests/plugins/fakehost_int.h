@@ -74,8 +74,8 @@ struct fh {
     size_t n_kv;
     char *json_cache[64];
     size_t n_json_cache;
-    void *ext;                /* fakehost_inbox.c */
-    void (*ext_free)(void *);
+    void *ext[FH_EXT_SLOTS];  /* fakehost_inbox.c, fakehost_offload.c */
+    void (*ext_free[FH_EXT_SLOTS])(void *);
 };
 
 static inline fh *H(dg_instance *i) { return i->h; }

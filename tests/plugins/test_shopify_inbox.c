@@ -1,6 +1,7 @@
 /* The Shopify plugin with the host's durable inbox (ABI 1.1): the 200 only
  * after the body is on disk, and everything else (parse, dedupe, stale
- * guard, emit) when the host hands the entry back. */
+ * guard, emit) when the host hands the entry back. With a 1.2 host the
+ * signature of a large body is checked on a worker thread first. */
 #include "../unit/cm.h"
 
 #include <stdlib.h>
@@ -168,6 +169,74 @@ static void test_unusable_and_transient_entries(void **state)
     env_down(&e);
 }
 
+/* ---- with a 1.2 host: the signature is checked on a worker thread */
+
+static void test_signature_checked_off_the_loop(void **state)
+{
+    (void)state;
+    env e;
+    fh_response r;
+    char *body = load("order_presale.json"); /* 19 KB */
+    up(&e);
+    fh_offload_enable(e.h);
+    post(&e, "orders/create", body, "wh-1", "ev-1");
+    /* the check is queued: nothing answered, nothing appended yet */
+    assert_int_equal(fh_offload_queued(e.h), 1);
+    assert_int_equal(answer(&e, &r), DG_PENDING);
+    assert_int_equal(fh_inbox_len(e.h), 0);
+    assert_int_equal(fh_offload_run(e.h), 1);
+    assert_int_equal(fh_inbox_len(e.h), 1);
+    assert_int_equal(answer(&e, &r), DG_PENDING); /* not on disk yet */
+    assert_int_equal(fh_inbox_sync(e.h, DG_OK), 1);
+    assert_int_equal(answer(&e, &r), 0);
+    assert_int_equal(r.status, 200);
+
+    /* a forged body: 401 once the worker has looked, nothing stored */
+    assert_int_equal(deliver(&e, "orders/create", body, "not-the-secret", "wh-2", "ev-2", &r),
+                     DG_PENDING);
+    assert_int_equal(fh_offload_run(e.h), 1);
+    assert_int_equal(answer(&e, &r), 0);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.body, "invalid HMAC"));
+    assert_int_equal(fh_inbox_len(e.h), 1);
+    assert_true(fh_metric(e.h, "dg_shopify_webhook_bad_signature_total") == 1);
+
+    /* a small body costs less than the hand-over: checked inline */
+    const char *tiny = "{\"id\":1}";
+    assert_int_equal(deliver(&e, "orders/create", tiny, SECRET, "wh-3", "ev-3", &r), DG_PENDING);
+    assert_int_equal(fh_offload_queued(e.h), 0);
+    assert_int_equal(fh_inbox_len(e.h), 2);
+    free(body);
+    env_down(&e);
+}
+
+static void test_stop_waits_for_a_signature_check(void **state)
+{
+    (void)state;
+    env e;
+    fh_response r;
+    char *body = load("order_presale.json");
+    up(&e);
+    fh_offload_enable(e.h);
+    post(&e, "orders/create", body, "wh-1", "ev-1");
+    assert_int_equal(fh_offload_queued(e.h), 1);
+    /* the worker still reads the request: stop waits, nobody answers it yet */
+    dg_op op = fh_new_op(e.h);
+    assert_int_equal(e.d->store->stop(e.self, op), DG_PENDING);
+    assert_null(fh_completion_for(e.h, op));
+    assert_int_equal(answer(&e, &r), DG_PENDING);
+    /* the check lands: the sender is told to retry, and stop completes */
+    assert_int_equal(fh_offload_run(e.h), 1);
+    assert_int_equal(answer(&e, &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_int_equal(fh_inbox_len(e.h), 0);
+    assert_non_null(fh_completion_for(e.h, op));
+    e.d->store->destroy(e.self);
+    assert_int_equal(fh_double_completions(e.h), 0);
+    fh_free(e.h);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +245,8 @@ int main(void)
         cmocka_unit_test(test_store_failure_and_slow_store),
         cmocka_unit_test(test_bad_input_never_reaches_the_inbox),
         cmocka_unit_test(test_unusable_and_transient_entries),
+        cmocka_unit_test(test_signature_checked_off_the_loop),
+        cmocka_unit_test(test_stop_waits_for_a_signature_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
