@@ -151,7 +151,6 @@ typedef struct dgd {
 
 static void on_close_noop(uv_handle_t *h) { (void)h; }
 
-static uint64_t server_reads(void *ud) { return dg_http_server_reads(ud); }
 
 static void on_backfill_done(void *ud, dg_instance *inst, const dg_result *res)
 {
@@ -436,7 +435,6 @@ int dg_daemon_run(const dg_daemon_opts *o)
         uv_signal_start(&d.sigterm, on_signal, SIGTERM);
         dg_logf(DG_LOG_INFO, "core", "ready", "instances", n, "config", d.cfg->path, NULL);
         /* what the last run acknowledged, then the new; webhook traffic first */
-        dg_inbox_set_activity(d.rt.inbox, server_reads, d.rt.http_server);
         dg_inbox_resume(d.rt.inbox);
         backfill_stores(&d);
     }

@@ -617,7 +617,6 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             dg_http_conn_close(c);
         return;
     }
-    c->srv->reads++;
     if (c->phase != DG_CONN_IDLE && c->phase != DG_CONN_HEADERS && c->phase != DG_CONN_BODY)
         return; /* lingering or done: drop */
     parse(c, buf->base, (size_t)nread);

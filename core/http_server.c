@@ -181,11 +181,6 @@ int dg_http_server_listen(dg_http_server *s, const char *hostport, char *err, si
     return 0;
 }
 
-uint64_t dg_http_server_reads(const dg_http_server *s)
-{
-    return s ? s->reads : 0;
-}
-
 int dg_http_server_port(const dg_http_server *s) { return s ? s->port : -1; }
 
 static void maybe_release(dg_http_server *s)

@@ -61,9 +61,6 @@ int dg_http_server_new(uv_loop_t *loop, const dg_http_server_opts *opts, dg_http
 int dg_http_server_listen(dg_http_server *s, const char *hostport, char *err, size_t err_len);
 /* The bound port (after listen), or -1. */
 int dg_http_server_port(const dg_http_server *s);
-/* Socket reads with data so far: a cheap sign of traffic, for background
- * work that should yield to it (the inbox). */
-uint64_t dg_http_server_reads(const dg_http_server *s);
 /* Stop accepting new connections (existing ones are served). */
 void dg_http_server_stop_accepting(dg_http_server *s);
 void dg_http_server_free(dg_http_server *s);

@@ -110,7 +110,6 @@ struct dg_http_server {
     size_t n_conns;
     struct dg_http_req *pending; /* dispatched, unanswered (any connection) */
     size_t n_pending;
-    uint64_t reads; /* socket reads with data (dg_http_server_reads) */
     char rbuf[65536]; /* read buffer: input is consumed synchronously */
 };
 

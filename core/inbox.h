@@ -12,11 +12,13 @@
  *   written inside the database's group-commit batch, so an entry's effects
  *   and "processed" commit together: after a crash, every entry whose
  *   processing did not commit is delivered again, and none twice.
- * - Delivery yields to acknowledgements: under traffic (appends,
- *   acknowledgements, dg_inbox_set_activity) it takes DG_INBOX_SHARE_PCT of
- *   the time, one entry at a time; in a lull (1 ms without traffic, nobody
- *   waiting for a 200) it works through the backlog in
- *   DG_INBOX_LULL_SLICE_MS slices. It never spins the loop.
+ * - Delivery uses the loop's idle time and yields to I/O: while nothing is
+ *   ready on the loop and no 200 waits for the writer, it delivers entry
+ *   after entry, stopping as soon as something is ready (a request, an
+ *   acknowledgement), so a 200 waits for one entry at most; when I/O keeps
+ *   the loop busy it still takes DG_INBOX_SHARE_PCT of the time, one entry
+ *   at a time. It never spins the
+ *   loop: with nothing to deliver it holds no handle active.
  * - A torn tail left by a crash (entries written but never acknowledged)
  *   ends at the first entry whose CRC-32 fails; what lies past it is zeroed
  *   when the inbox opens.
@@ -40,8 +42,8 @@
 
 #define DG_INBOX_SEGMENT_BYTES (64u << 20)
 #define DG_INBOX_MAX_ENTRY (32u << 20)
-#define DG_INBOX_SHARE_PCT 10     /* under traffic: this share of the time */
-#define DG_INBOX_LULL_SLICE_MS 10 /* no traffic: deliver in slices this long */
+#define DG_INBOX_SHARE_PCT 10 /* a busy loop: this share of the time */
+#define DG_INBOX_SLICE_MS 10  /* an idle loop: at most this long before timers run */
 
 typedef struct dg_inbox dg_inbox;
 
@@ -62,10 +64,6 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
  * exactly once. Negative (DG_EINVAL, DG_ENOMEM, DG_EIO): done is not called. */
 int dg_inbox_append(dg_inbox *ib, const char *owner, const dg_kv *attrs, size_t n_attrs,
                     const void *data, size_t len, dg_inbox_done_cb done, void *ud);
-
-/* A counter that moves when there is traffic the inbox should yield to
- * (e.g. dg_http_server_reads); optional. */
-void dg_inbox_set_activity(dg_inbox *ib, uint64_t (*probe)(void *ud), void *ud);
 
 /* Start / stop delivering (stopped after open). */
 void dg_inbox_resume(dg_inbox *ib);

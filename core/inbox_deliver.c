@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +182,18 @@ static void after_commit(void *ud, int status)
         dg__ib_delete_segments_before(ib, ib->p_seg);
 }
 
+/* 1 if the loop has I/O ready (a request, an acknowledgement, a wake-up
+ * from a thread): its backend descriptor then polls readable. */
+static int io_ready(const dg_inbox *ib)
+{
+    struct pollfd p = {.fd = uv_backend_fd(ib->loop), .events = POLLIN};
+    return p.fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
 /* Deliver durable entries until `max` are done or `deadline_ns` passes
- * (0: no deadline). Returns how many, or negative. */
-static int deliver_some(dg_inbox *ib, size_t max, uint64_t deadline_ns)
+ * (0: no deadline), or, with `yield`, as soon as the loop has I/O ready.
+ * Returns how many, or negative. */
+static int deliver_some(dg_inbox *ib, size_t max, uint64_t deadline_ns, int yield)
 {
     /* what we write can be replayed from the journal: no fsync needed for it */
     dg_db_relax_begin(ib->db);
@@ -230,7 +240,7 @@ static int deliver_some(dg_inbox *ib, size_t max, uint64_t deadline_ns)
         ib->p_off += HDR + n;
         ib->delivered++;
         done++;
-        if (deadline_ns && uv_hrtime() >= deadline_ns)
+        if ((deadline_ns && uv_hrtime() >= deadline_ns) || (yield && io_ready(ib)))
             break;
     }
     dg_db_relax_end(ib->db);
@@ -259,73 +269,55 @@ static int has_durable_work(const dg_inbox *ib)
 
 void dg__ib_on_retry(uv_timer_t *t) { dg__ib_schedule(t->data); }
 
-void dg_inbox_set_activity(dg_inbox *ib, uint64_t (*probe)(void *ud), void *ud)
-{
-    if (!ib)
-        return;
-    ib->probe = probe;
-    ib->probe_ud = ud;
-    ib->probe_seen = probe ? probe(ud) : 0;
-}
-
-static void work(dg_inbox *ib, int kicked);
+static void work(dg_inbox *ib);
 void dg__ib_noop_idle(uv_idle_t *h) { (void)h; }
 
 /* Timers run before poll: the work is done here, or poll could block. */
-void dg__ib_on_kick(uv_timer_t *t) { work(t->data, 1); }
+void dg__ib_on_kick(uv_timer_t *t) { work(t->data); }
 
 static void kick(dg_inbox *ib, uint64_t ms)
 {
-    if (!uv_is_active((uv_handle_t *)&ib->kick) || ms == 0) {
-        ib->traffic_since_kick = 0;
+    if (!uv_is_active((uv_handle_t *)&ib->kick) || ms == 0)
         uv_timer_start(&ib->kick, dg__ib_on_kick, ms, 0);
-    }
 }
 
 /* Runs after every poll and when our timer fires. Acknowledgements come
  * first (see inbox.h):
- * - a lull (our 1 ms timer fired, no traffic since it was armed, nobody
- *   waiting for a 200): deliver for DG_INBOX_LULL_SLICE_MS, then look again
- *   without blocking;
- * - under traffic, a share: delivery earns DG_INBOX_SHARE_PCT of the wall
- *   time that passes and spends it one entry at a time. */
-static void work(dg_inbox *ib, int kicked)
+ * - nothing ready on the loop and no 200 waiting for the writer: deliver
+ *   until something is ready (a request, an acknowledgement),
+ *   DG_INBOX_SLICE_MS at most, then look again after a poll that does not
+ *   block;
+ * - I/O ready and waiting: a share. Delivery earns DG_INBOX_SHARE_PCT of the
+ *   wall time that passes and spends it one entry at a time. */
+static void work(dg_inbox *ib)
 {
-    uint64_t now = uv_hrtime(), probe = ib->probe ? ib->probe(ib->probe_ud) : 0;
-    int traffic = ib->appends_since_check || ib->acks_since_check || probe != ib->probe_seen;
+    uint64_t now = uv_hrtime();
     size_t max = (size_t)-1;
-    uint64_t slice = 0;
-    ib->traffic_since_kick |= traffic;
-    /* a lull starts when the 1 ms timer finds no traffic, and lasts while
-     * each following poll (not blocking: the idle handle) brings none */
-    int lull = (kicked || ib->in_lull) && !ib->traffic_since_kick && !traffic && ib->w_n == 0;
-    ib->in_lull = 0;
     uv_idle_stop(&ib->spin);
     if (ib->share_at_ns)
         ib->share_ns += (int64_t)((now - ib->share_at_ns) * DG_INBOX_SHARE_PCT / 100);
-    if (ib->share_ns > (int64_t)DG_INBOX_LULL_SLICE_MS * 1000000)
-        ib->share_ns = (int64_t)DG_INBOX_LULL_SLICE_MS * 1000000;
+    if (ib->share_ns > (int64_t)DG_INBOX_SLICE_MS * 1000000)
+        ib->share_ns = (int64_t)DG_INBOX_SLICE_MS * 1000000;
     ib->share_at_ns = now;
-    ib->appends_since_check = ib->acks_since_check = 0;
-    ib->probe_seen = probe;
     if (!ib->running || ib->delivering || !has_durable_work(ib)) {
         uv_timer_stop(&ib->kick);
         return;
     }
-    if (lull) {
-        slice = (uint64_t)DG_INBOX_LULL_SLICE_MS * 1000000u;
-    } else if (ib->share_ns > 0) {
+    /* idle: nothing ready, and nobody waiting for a 200 (its write is under
+     * way: delivering now would only make it later) */
+    int idle = ib->w_n == 0 && !io_ready(ib);
+    if (!idle) {
+        if (ib->share_ns <= 0) {
+            kick(ib, 1);
+            return;
+        }
         max = 1;
-    } else {
-        kick(ib, 1);
-        return;
     }
     ib->delivering = 1;
-    int rc = deliver_some(ib, max, slice ? now + slice : 0);
+    int rc = deliver_some(ib, max, idle ? now + (uint64_t)DG_INBOX_SLICE_MS * 1000000u : 0, idle);
     ib->delivering = 0;
-    uint64_t end = uv_hrtime();
-    if (!lull)
-        ib->share_ns -= (int64_t)(end - now);
+    if (!idle)
+        ib->share_ns -= (int64_t)(uv_hrtime() - now);
     if (rc < 0) {
         uv_timer_stop(&ib->kick);
         dg_logf(DG_LOG_WARN, "inbox", "inbox.deliver_retry", "error", dg_strerror(rc), NULL);
@@ -334,17 +326,16 @@ static void work(dg_inbox *ib, int kicked)
     }
     if (!has_durable_work(ib)) {
         uv_timer_stop(&ib->kick);
-    } else if (lull) {
+    } else if (idle) {
         /* go on after one poll for I/O: a timer restarted at 0 from its own
          * callback would run again before any poll */
-        ib->in_lull = 1;
         uv_idle_start(&ib->spin, dg__ib_noop_idle);
     } else {
         kick(ib, 1);
     }
 }
 
-void dg__ib_on_check(uv_check_t *h) { work(h->data, 0); }
+void dg__ib_on_check(uv_check_t *h) { work(h->data); }
 
 /* New durable work: make sure the loop comes back for it. */
 void dg__ib_schedule(dg_inbox *ib)
@@ -371,7 +362,6 @@ void dg_inbox_pause(dg_inbox *ib)
     uv_check_stop(&ib->check);
     uv_timer_stop(&ib->kick);
     uv_idle_stop(&ib->spin);
-    ib->in_lull = 0;
     uv_timer_stop(&ib->retry);
 }
 
@@ -380,7 +370,7 @@ int dg_inbox_drain(dg_inbox *ib, size_t max)
     if (!ib)
         return DG_EINVAL;
     dg__ib_run_waiters(ib); /* pick up what the writer finished */
-    return deliver_some(ib, max, 0);
+    return deliver_some(ib, max, 0, 0);
 }
 
 int dg_inbox_sync(dg_inbox *ib)

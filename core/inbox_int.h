@@ -80,7 +80,7 @@ struct dg_inbox {
     int failed;
     waiter *w;
     size_t w_head, w_n, w_cap; /* ring */
-    uint64_t appended, delivered, appends_since_check;
+    uint64_t appended, delivered;
 
     /* delivery */
     uint32_t p_seg;
@@ -90,13 +90,9 @@ struct dg_inbox {
     unsigned char *rbuf;
     size_t rcap;
     int running, delivering;
-    uint64_t acks_since_check, probe_seen;
-    uint64_t (*probe)(void *);
-    void *probe_ud;
     uv_check_t check;
     uv_timer_t kick; /* brings the loop back to deliver (see work) */
-    int traffic_since_kick, in_lull;
-    uv_idle_t spin; /* keeps poll from blocking between lull slices */
+    uv_idle_t spin; /* keeps poll from blocking between delivery slices */
     int64_t share_ns; /* delivery time earned under traffic (see work) */
     uint64_t share_at_ns;
     uv_timer_t retry;

@@ -316,7 +316,6 @@ void dg__ib_run_waiters(dg_inbox *ib)
         waiter copy = *w;
         ib->w_head = (ib->w_head + 1) % ib->w_cap;
         ib->w_n--;
-        ib->acks_since_check++;
         copy.done(copy.ud, ok ? DG_OK : DG_EIO);
     }
     dg__ib_schedule(ib);
@@ -458,6 +457,5 @@ int dg_inbox_append(dg_inbox *ib, const char *owner, const dg_kv *attrs, size_t 
 
     ib->app_off = off + HDR + payload;
     ib->appended++;
-    ib->appends_since_check++;
     return DG_PENDING;
 }

@@ -206,6 +206,9 @@ static void test_signature_checked_off_the_loop(void **state)
     assert_int_equal(deliver(&e, "orders/create", tiny, SECRET, "wh-3", "ev-3", &r), DG_PENDING);
     assert_int_equal(fh_offload_queued(e.h), 0);
     assert_int_equal(fh_inbox_len(e.h), 2);
+    assert_int_equal(fh_inbox_sync(e.h, DG_OK), 1);
+    assert_int_equal(answer(&e, &r), 0);
+    assert_int_equal(r.status, 200);
     free(body);
     env_down(&e);
 }
