@@ -25,7 +25,17 @@ typedef struct fx {
     char got[64][64]; /* "owner|topic|data" of each delivery */
     int fail_at;      /* deliver returns DG_EIO for this delivery number (1-based), once */
     int stop_at;      /* uv_stop the loop after this many deliveries */
+    uv_async_t poke_h;
+    uv_async_t *poke; /* sent from the first delivery: I/O becomes ready */
+    char trace[64];   /* 'd' per delivery, 'A' when the poke's callback runs */
 } fx;
+
+static void trace(fx *f, char c)
+{
+    size_t n = strlen(f->trace);
+    if (n + 1 < sizeof f->trace)
+        f->trace[n] = c;
+}
 
 static void on_done(void *ud, int status)
 {
@@ -54,6 +64,9 @@ static int deliver(void *ud, const char *owner, const dg_kv *attrs, size_t n, co
         snprintf(f->got[f->delivered], sizeof f->got[0], "%s|%s|%.*s", owner, topic, (int)len,
                  (const char *)data);
     f->delivered++;
+    trace(f, 'd');
+    if (f->poke && f->delivered == 1)
+        uv_async_send(f->poke);
     if (f->stop_at && f->delivered == f->stop_at)
         uv_stop(&f->loop);
     return DG_OK;
@@ -74,6 +87,10 @@ static void open_all(fx *f)
 
 static void close_all(fx *f)
 {
+    if (f->poke) { /* a test that failed half-way */
+        uv_close((uv_handle_t *)f->poke, NULL);
+        f->poke = NULL;
+    }
     dg_inbox_close(f->ib);
     dg_db_set_loop(f->db, NULL);
     uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -300,6 +317,39 @@ static void test_resumed_inbox_delivers_by_itself(void **state)
     assert_int_equal(count_seen(f), 50);
 }
 
+static void on_poke(uv_async_t *a) { trace(a->data, 'A'); }
+
+/* Delivery uses idle time but gives way between entries: once I/O is ready
+ * on the loop (here a wake-up from another thread, as the writer's
+ * acknowledgements are), the next entry waits until the loop has served it. */
+static void test_delivery_yields_to_ready_io(void **state)
+{
+    fx *f = *state;
+    char d[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(d, sizeof d, "y-%d", i);
+        append(f, "orders/create", d);
+    }
+    assert_int_equal(dg_inbox_sync(f->ib), DG_OK); /* acknowledged: nobody waits */
+    assert_int_equal(f->acked, 5);
+    assert_int_equal(uv_async_init(&f->loop, &f->poke_h, on_poke), 0);
+    f->poke_h.data = f;
+    f->poke = &f->poke_h;
+    uv_run(&f->loop, UV_RUN_NOWAIT); /* a poll registers its descriptor, as in a running daemon */
+    f->stop_at = 5;
+    dg_inbox_resume(f->ib);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    /* without yielding: "dddddA"; the poke is served within the next entry
+     * (the first one may already have been under way when it became ready) */
+    const char *a = strchr(f->trace, 'A');
+    assert_non_null(a);
+    assert_true(a - f->trace <= 2);
+    assert_int_equal(f->delivered, 5);
+    uv_close((uv_handle_t *)f->poke, NULL);
+    f->poke = NULL;
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
 /* Batches of webhook-sized entries (20 KB, 2 MB in all: the segment grows
  * piece by piece, in a batch and between batches; each batch's write is
  * padded to its block and the next one starts inside that block). After a
@@ -380,6 +430,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_batches_survive_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches_sharing_a_block_keep_each_other, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_delivery_yields_to_ready_io, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
