@@ -313,6 +313,13 @@ static void send_one(dg_engine *e, dg__job *j)
 
 void dg__dispatch(dg_engine *e, int flush)
 {
+    /* The sends run inside the database's write batch (its next one: the
+     * touches they carry are committed already). Plugins read state while
+     * sending (the WhatsApp window): inside a transaction each read no
+     * longer takes and drops SQLite's file locks on its own, and what they
+     * write joins the batch anyway. A batch nobody wrote to commits free. */
+    dg_db *db = e->rt->db;
+    int joined = db && dg_db_join(db) == 0;
     e->in_dispatch = 1;
     for (size_t i = 0; i < e->n_jobs; i++) { /* events during a send may add jobs */
         dg__job *j = &e->jobs[i];
@@ -332,6 +339,8 @@ void dg__dispatch(dg_engine *e, int flush)
         dg_rendered_clear(&j->r);
     }
     e->in_dispatch = 0;
+    if (joined)
+        dg_db_leave(db, 0, NULL, NULL);
     if (flush) {
         dg__flush_done(e); /* before the jobs go: completions may use their copies */
         e->n_jobs = 0;
