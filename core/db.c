@@ -22,8 +22,16 @@ int dg_db_exec(dg_db *db, const char *sql, char *err, size_t len)
 
 int dg_db_open(const char *path, int relaxed, dg_db **out, char *err, size_t len)
 {
+    static int configured;
     dg_db *db = calloc(1, sizeof *db);
     int rc;
+    if (!configured) {
+        /* No memory statistics (nothing reads them): without them SQLite's
+         * every malloc and free takes no global mutex. Only possible before
+         * SQLite initializes; refused (and harmless) after. */
+        configured = 1;
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
     if (!db || !(db->path = strdup(path))) {
         free(db);
         return DG_ENOMEM;
