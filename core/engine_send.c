@@ -317,9 +317,15 @@ void dg__dispatch(dg_engine *e, int flush)
      * touches they carry are committed already). Plugins read state while
      * sending (the WhatsApp window): inside a transaction each read no
      * longer takes and drops SQLite's file locks on its own, and what they
-     * write joins the batch anyway. A batch nobody wrote to commits free. */
+     * write joins the batch anyway. A batch nobody wrote to commits free.
+     * Reading needs no fsync: joined as a relaxed writer, so a batch that
+     * only the inbox's processing writes to still commits without one (a
+     * plugin's state_put joins on its own and makes it sync, as before). */
     dg_db *db = e->rt->db;
-    int joined = db && dg_db_join(db) == 0;
+    int joined;
+    dg_db_relax_begin(db);
+    joined = db && dg_db_join(db) == 0;
+    dg_db_relax_end(db);
     e->in_dispatch = 1;
     for (size_t i = 0; i < e->n_jobs; i++) { /* events during a send may add jobs */
         dg__job *j = &e->jobs[i];
