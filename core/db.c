@@ -449,6 +449,19 @@ int dg_db_join(dg_db *db)
     return 0;
 }
 
+int dg_db_batch_open(dg_db *db)
+{
+    if (!db || !db->loop || !db->batch || db->tx_mode)
+        return DG_ENOTSUP;
+    if (!db->open) {
+        if (raw(db, "BEGIN IMMEDIATE"))
+            return DG_EIO;
+        db->open = 1;
+    }
+    batch_arm(db);
+    return 0;
+}
+
 int dg_db_leave(dg_db *db, int rc, dg_db_done_cb done, void *ud)
 {
     if (db->joined > 0)

@@ -88,6 +88,13 @@ int dg_db_join(dg_db *db);
  * returns DG_PENDING and `done` is called after the commit; otherwise
  * returns rc (or the status of an immediate commit when memory ran out). */
 int dg_db_leave(dg_db *db, int rc, dg_db_done_cb done, void *ud);
+/* Open the batch (or keep the open one) for reading only: statements run
+ * inside it, without taking and dropping SQLite's file locks each, but the
+ * caller is no writer: a transaction begun with dg_db_tx_begin still
+ * commits the batch first and then commits on its own, and the batch's
+ * strictness is left alone. A batch nobody wrote to commits free. 0, or
+ * DG_ENOTSUP (no loop, or inside a dg_db_tx) / DG_EIO. */
+int dg_db_batch_open(dg_db *db);
 /* Commit the open batch now, with fsync (its callbacks still run from the
  * timer). */
 int dg_db_flush(dg_db *db);

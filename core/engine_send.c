@@ -313,19 +313,16 @@ static void send_one(dg_engine *e, dg__job *j)
 
 void dg__dispatch(dg_engine *e, int flush)
 {
-    /* The sends run inside the database's write batch (its next one: the
-     * touches they carry are committed already). Plugins read state while
-     * sending (the WhatsApp window): inside a transaction each read no
-     * longer takes and drops SQLite's file locks on its own, and what they
-     * write joins the batch anyway. A batch nobody wrote to commits free.
-     * Reading needs no fsync: joined as a relaxed writer, so a batch that
-     * only the inbox's processing writes to still commits without one (a
-     * plugin's state_put joins on its own and makes it sync, as before). */
-    dg_db *db = e->rt->db;
-    int joined;
-    dg_db_relax_begin(db);
-    joined = db && dg_db_join(db) == 0;
-    dg_db_relax_end(db);
+    /* The sends run inside the database's next write batch, opened for
+     * reading (the touches they carry are committed already): plugins read
+     * state while sending (the WhatsApp window), and inside a transaction
+     * each read no longer takes and drops SQLite's file locks on its own.
+     * The dispatch is no writer: a plugin's state_put joins the batch on its
+     * own (and makes it sync), and an event handled during a send commits
+     * the batch and then its own transaction before its jobs can act, as
+     * before. A batch nobody wrote to commits free. */
+    if (e->rt->db)
+        dg_db_batch_open(e->rt->db);
     e->in_dispatch = 1;
     for (size_t i = 0; i < e->n_jobs; i++) { /* events during a send may add jobs */
         dg__job *j = &e->jobs[i];
@@ -345,8 +342,6 @@ void dg__dispatch(dg_engine *e, int flush)
         dg_rendered_clear(&j->r);
     }
     e->in_dispatch = 0;
-    if (joined)
-        dg_db_leave(db, 0, NULL, NULL);
     if (flush) {
         dg__flush_done(e); /* before the jobs go: completions may use their copies */
         e->n_jobs = 0;
