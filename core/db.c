@@ -20,16 +20,162 @@ int dg_db_exec(dg_db *db, const char *sql, char *err, size_t len)
     return 0;
 }
 
+/* ------------------------------------------------ background checkpoints */
+
+struct dg__db_ckpt {
+    uv_thread_t th;
+    uv_mutex_t mu;
+    uv_cond_t cv;   /* a request or quit, for the thread */
+    uv_cond_t idle; /* the thread finished one, for dg_db_checkpoint_wait */
+    int started, want, busy, quit;
+    uint64_t runs;
+    char *path;
+};
+
+static void ckpt_main(void *arg)
+{
+    struct dg__db_ckpt *k = arg;
+    sqlite3 *sql = NULL;
+    uv_mutex_lock(&k->mu);
+    for (;;) {
+        while (!k->want && !k->quit)
+            uv_cond_wait(&k->cv, &k->mu);
+        if (k->quit)
+            break;
+        k->want = 0;
+        k->busy = 1;
+        uv_mutex_unlock(&k->mu);
+        /* Its own connection, on this thread only. A checkpoint syncs the
+         * WAL before it copies pages into the database and the database
+         * before the WAL may restart (synchronous FULL). A failed or busy
+         * one leaves the WAL as it is: the next request tries again. */
+        if (!sql && sqlite3_open_v2(k->path, &sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                    NULL) == SQLITE_OK) {
+            sqlite3_busy_timeout(sql, 5000);
+            sqlite3_exec(sql, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+        }
+        if (sql)
+            sqlite3_wal_checkpoint_v2(sql, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        uv_mutex_lock(&k->mu);
+        k->busy = 0;
+        k->runs++;
+        uv_cond_broadcast(&k->idle);
+    }
+    uv_mutex_unlock(&k->mu);
+    if (sql)
+        sqlite3_close_v2(sql);
+}
+
+/* 0: the thread will checkpoint; -1: it cannot (no thread). */
+static int ckpt_request(struct dg__db_ckpt *k)
+{
+    int rc = 0;
+    uv_mutex_lock(&k->mu);
+    if (!k->started && !k->quit) {
+        if (uv_thread_create(&k->th, ckpt_main, k) == 0)
+            k->started = 1;
+    }
+    if (k->started) {
+        k->want = 1;
+        uv_cond_signal(&k->cv);
+    } else {
+        rc = -1;
+    }
+    uv_mutex_unlock(&k->mu);
+    return rc;
+}
+
+/* sqlite3_wal_hook: after each commit, with the WAL's size in frames. */
+static int wal_hook(void *ud, sqlite3 *sql, const char *name, int frames)
+{
+    dg_db *db = ud;
+    if (frames < DG_DB_CKPT_FRAMES)
+        return SQLITE_OK;
+    if (frames >= DG_DB_CKPT_FRAMES_MAX || !db->ckpt || ckpt_request(db->ckpt) != 0)
+        sqlite3_wal_checkpoint_v2(sql, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
+static void ckpt_free(struct dg__db_ckpt *k)
+{
+    if (!k)
+        return;
+    uv_mutex_lock(&k->mu);
+    k->quit = 1;
+    uv_cond_signal(&k->cv);
+    uv_mutex_unlock(&k->mu);
+    if (k->started)
+        uv_thread_join(&k->th);
+    uv_cond_destroy(&k->idle);
+    uv_cond_destroy(&k->cv);
+    uv_mutex_destroy(&k->mu);
+    free(k->path);
+    free(k);
+}
+
+static struct dg__db_ckpt *ckpt_new(const char *path)
+{
+    struct dg__db_ckpt *k = calloc(1, sizeof *k);
+    if (!k || !(k->path = strdup(path))) {
+        free(k);
+        return NULL;
+    }
+    if (uv_mutex_init(&k->mu) != 0) {
+        free(k->path);
+        free(k);
+        return NULL;
+    }
+    if (uv_cond_init(&k->cv) != 0) {
+        uv_mutex_destroy(&k->mu);
+        free(k->path);
+        free(k);
+        return NULL;
+    }
+    if (uv_cond_init(&k->idle) != 0) {
+        uv_cond_destroy(&k->cv);
+        uv_mutex_destroy(&k->mu);
+        free(k->path);
+        free(k);
+        return NULL;
+    }
+    return k;
+}
+
+uint64_t dg_db_checkpoint_wait(dg_db *db)
+{
+    struct dg__db_ckpt *k = db ? db->ckpt : NULL;
+    uint64_t n;
+    if (!k)
+        return 0;
+    uv_mutex_lock(&k->mu);
+    while (k->started && (k->want || k->busy))
+        uv_cond_wait(&k->idle, &k->mu);
+    n = k->runs;
+    uv_mutex_unlock(&k->mu);
+    return n;
+}
+
 int dg_db_open(const char *path, int relaxed, dg_db **out, char *err, size_t len)
 {
+    static int configured;
     dg_db *db = calloc(1, sizeof *db);
     int rc;
+    if (!configured) {
+        /* No memory statistics (nothing reads them): without them SQLite's
+         * every malloc and free takes no global mutex. Only possible before
+         * SQLite initializes; refused (and harmless) after. */
+        configured = 1;
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
     if (!db || !(db->path = strdup(path))) {
         free(db);
         return DG_ENOMEM;
     }
-    if (sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* NOMUTEX: a connection is only ever used by the loop's thread (the
+     * inbox writer thread does no SQLite), so its mutex is pure cost. */
+    if (sqlite3_open_v2(path, &db->sql,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         dg_errf(err, len, "%s: cannot open database: %s", path,
                 db->sql ? sqlite3_errmsg(db->sql) : "out of memory");
         dg_db_close(db);
@@ -37,7 +183,13 @@ int dg_db_open(const char *path, int relaxed, dg_db **out, char *err, size_t len
     }
     sqlite3_busy_timeout(db->sql, 5000);
     db->relaxed = relaxed;
-    rc = dg_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", err, len);
+    /* temp_store=MEMORY: the sub-journal of a SAVEPOINT inside the write
+     * batch (every engine transaction that joins it) stays in memory; as a
+     * temp file it was created, written page by page and unlinked again
+     * once it outgrew 64 KiB. It only serves ROLLBACK TO; durability is the
+     * WAL's. */
+    rc = dg_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
+                        " PRAGMA temp_store=MEMORY;", err, len);
     if (!rc)
         rc = dg_db_exec(db, relaxed ? "PRAGMA synchronous=NORMAL;" : "PRAGMA synchronous=FULL;",
                         err, len);
@@ -48,6 +200,12 @@ int dg_db_open(const char *path, int relaxed, dg_db **out, char *err, size_t len
                         " applied_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
                         " PRIMARY KEY(component, version));",
                         err, len);
+    if (!rc && strcmp(path, ":memory:") != 0 && path[0]) {
+        /* checkpoints off this thread (see db.h); this replaces SQLite's
+         * autocheckpoint hook. Without the thread: SQLite's own. */
+        if ((db->ckpt = ckpt_new(path)) != NULL)
+            sqlite3_wal_hook(db->sql, wal_hook, db);
+    }
     if (rc) {
         dg_db_close(db);
         return rc;
@@ -90,6 +248,8 @@ void dg_db_close(dg_db *db)
         return;
     dg_db_set_loop(db, NULL); /* normally done already, while the loop ran */
     dg_db_flush(db);
+    ckpt_free(db->ckpt); /* before the last connection closes (and checkpoints) */
+    db->ckpt = NULL;
     for (size_t i = 0; i < db->n_stmts; i++)
         sqlite3_finalize(db->stmts[i].st);
     free(db->stmts);
@@ -286,6 +446,19 @@ int dg_db_join(dg_db *db)
     db->joined++;
     if (!db->relax_depth)
         db->strict = 1;
+    return 0;
+}
+
+int dg_db_batch_open(dg_db *db)
+{
+    if (!db || !db->loop || !db->batch || db->tx_mode)
+        return DG_ENOTSUP;
+    if (!db->open) {
+        if (raw(db, "BEGIN IMMEDIATE"))
+            return DG_EIO;
+        db->open = 1;
+    }
+    batch_arm(db);
     return 0;
 }
 

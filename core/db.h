@@ -12,6 +12,7 @@ struct uv_loop_s;
 struct dg__db_batch;
 struct dg__db_waiter;
 struct dg__db_stmt;
+struct dg__db_ckpt;
 
 /* Called once the write batch a writer joined is committed (status: the
  * writer's own status, DG_OK or DG_EEXIST) or failed (negative: nothing of
@@ -33,11 +34,24 @@ typedef struct dg_db {
     uint64_t commits;          /* batch commits, for tests and benches */
     struct dg__db_stmt *stmts; /* dg_db_stmt's cache; private to db.c */
     size_t n_stmts, cap_stmts;
+    struct dg__db_ckpt *ckpt; /* the background checkpointer; private to db.c */
 } dg_db;
 
-/* ":memory:" works for tests. synchronous=FULL unless `relaxed` (NORMAL). */
+/* ":memory:" works for tests. synchronous=FULL unless `relaxed` (NORMAL).
+ * A database in a file is checkpointed off the caller's thread: once a
+ * commit leaves DG_DB_CKPT_FRAMES frames in the WAL, a thread of the
+ * connection (its own SQLite connection, started on first use) runs a
+ * PASSIVE checkpoint, with SQLite's syncs, while the caller goes on; should
+ * the WAL still reach DG_DB_CKPT_FRAMES_MAX frames, the committing caller
+ * checkpoints itself, as SQLite's autocheckpoint did. dg_db_close stops the
+ * thread first. */
+#define DG_DB_CKPT_FRAMES 1000
+#define DG_DB_CKPT_FRAMES_MAX 10000
 int dg_db_open(const char *path, int relaxed, dg_db **out, char *err, size_t err_len);
 void dg_db_close(dg_db *db);
+/* Wait until no background checkpoint is asked for or running; returns how
+ * many have run (for tests and benches). */
+uint64_t dg_db_checkpoint_wait(dg_db *db);
 
 /* Apply migrations[i] (SQL, possibly several statements) for versions
  * 1..n of `component` that are not yet applied. */
@@ -74,6 +88,13 @@ int dg_db_join(dg_db *db);
  * returns DG_PENDING and `done` is called after the commit; otherwise
  * returns rc (or the status of an immediate commit when memory ran out). */
 int dg_db_leave(dg_db *db, int rc, dg_db_done_cb done, void *ud);
+/* Open the batch (or keep the open one) for reading only: statements run
+ * inside it, without taking and dropping SQLite's file locks each, but the
+ * caller is no writer: a transaction begun with dg_db_tx_begin still
+ * commits the batch first and then commits on its own, and the batch's
+ * strictness is left alone. A batch nobody wrote to commits free. 0, or
+ * DG_ENOTSUP (no loop, or inside a dg_db_tx) / DG_EIO. */
+int dg_db_batch_open(dg_db *db);
 /* Commit the open batch now, with fsync (its callbacks still run from the
  * timer). */
 int dg_db_flush(dg_db *db);

@@ -313,6 +313,16 @@ static void send_one(dg_engine *e, dg__job *j)
 
 void dg__dispatch(dg_engine *e, int flush)
 {
+    /* The sends run inside the database's next write batch, opened for
+     * reading (the touches they carry are committed already): plugins read
+     * state while sending (the WhatsApp window), and inside a transaction
+     * each read no longer takes and drops SQLite's file locks on its own.
+     * The dispatch is no writer: a plugin's state_put joins the batch on its
+     * own (and makes it sync), and an event handled during a send commits
+     * the batch and then its own transaction before its jobs can act, as
+     * before. A batch nobody wrote to commits free. */
+    if (e->rt->db)
+        dg_db_batch_open(e->rt->db);
     e->in_dispatch = 1;
     for (size_t i = 0; i < e->n_jobs; i++) { /* events during a send may add jobs */
         dg__job *j = &e->jobs[i];
@@ -384,10 +394,14 @@ void dg__arm(dg_engine *e)
 
 /* Work through due actions in batches. The completions of one batch are
  * recorded in the transaction of the next one (one commit per batch, and
- * the pages both touch are written once); the last ones get their own. */
+ * the pages both touch are written once); the last ones get their own.
+ * With a write batch open (dg_db_join) a round is a savepoint inside it and
+ * the batch is committed, with fsync, before the round's sends leave: one
+ * commit per round instead of two (the batch's, then the round's own). */
 void dg_engine_run_due(dg_engine *e)
 {
     int64_t *ids = malloc(e->batch * sizeof *ids);
+    dg_db *db = e->rt->db;
     if (!ids)
         return;
     e->in_tick = 1;
@@ -395,10 +409,15 @@ void dg_engine_run_due(dg_engine *e)
         int64_t now = dg_clock_now(e->rt->clock);
         int clean = e->epoch == e->batch_epoch;
         size_t n = 0;
+        int joined, rc;
         if (dg__throttled(e))
             break; /* the rest when completions come back (dg__arm) */
-        if (dg__tx_begin(e) != 0)
+        joined = db && dg_db_join(db) == 0;
+        if (dg__tx_begin(e) != 0) {
+            if (joined)
+                dg_db_leave(db, 0, NULL, NULL);
             break;
+        }
         apply_all(e, now, clean); /* the previous batch's completions */
         e->n_jobs = 0;
         e->batch_epoch = 0;
@@ -406,7 +425,13 @@ void dg_engine_run_due(dg_engine *e)
             n = 0;
         for (size_t i = 0; i < n; i++)
             dg__process_case(e, ids[i], now);
-        if (dg__tx_end(e, 0) != 0) {
+        rc = dg__tx_end(e, 0);
+        if (joined) {
+            dg_db_leave(db, 0, NULL, NULL);
+            if (rc == 0 && e->n_jobs && dg_db_flush(db) != 0)
+                rc = DG_EIO; /* rolled back: nothing of it may act outside */
+        }
+        if (rc != 0) {
             for (size_t i = 0; i < e->n_jobs; i++)
                 dg_rendered_clear(&e->jobs[i].r);
             e->n_jobs = 0;

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -33,6 +35,11 @@ static void on_poll(uv_poll_t *h, int status, int events)
     sockctx *x = h->data;
     dg_http_client *c = x->c;
     int flags = 0, running;
+    if (!x->want) { /* an idle connection of curl's pool stirred (closed?) */
+        uv_poll_stop(h);
+        x->active = 0;
+        return;
+    }
     if (status < 0)
         flags = CURL_CSELECT_ERR;
     else {
@@ -98,8 +105,25 @@ static sockctx *ctx_for(dg_http_client *c, curl_socket_t fd, int create)
     return x;
 }
 
+static void poll_stop(sockctx *x)
+{
+    if (x->active) {
+        uv_poll_stop(&x->poll);
+        x->active = 0;
+    }
+}
+
 /* CURLMOPT_SOCKETFUNCTION: start/stop the fd's poll handle; the handle is
- * kept (stopped) on REMOVE and reused if curl hands us the fd again. */
+ * kept on REMOVE and reused if curl hands us the fd again. A connection
+ * curl keeps for reuse gets REMOVE after each transfer and its interest
+ * back with the next one; in libuv each uv_poll_start/stop is an epoll_ctl
+ * (a start two: DEL, then ADD), three per request. So a socket of ours
+ * (open_sock: its close comes through close_sock, which stops the poll
+ * before the fd can be reused) stays polled on REMOVE: the same interest
+ * again costs nothing, and an event while curl wants none (the server
+ * closed the idle connection) stops the poll then (on_poll). Other fds
+ * curl hands us (a resolver's) are stopped at once, as they are closed
+ * without close_sock. */
 static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     dg_http_client *c = userp;
@@ -107,9 +131,10 @@ static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socke
     int ev = 0;
     (void)e, (void)socketp;
     if (what == CURL_POLL_REMOVE) {
-        if ((x = ctx_for(c, fd, 0)) && x->active) {
-            uv_poll_stop(&x->poll);
-            x->active = 0;
+        if ((x = ctx_for(c, fd, 0))) {
+            x->want = 0;
+            if (!x->ours)
+                poll_stop(x);
         }
         return 0;
     }
@@ -119,10 +144,44 @@ static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socke
         ev |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         ev |= UV_WRITABLE;
-    if (uv_poll_start(&x->poll, ev, on_poll) != 0)
+    x->want = 1;
+    if (x->active && x->events == ev)
+        return 0;
+    if (uv_poll_start(&x->poll, ev, on_poll) != 0) {
+        x->active = 0;
         return -1;
+    }
     x->active = 1;
+    x->events = ev;
     return 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION: the sockets of curl's
+ * connections, whose poll may outlive a transfer (sock_cb). */
+static curl_socket_t open_sock(void *userp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    dg_http_client *c = userp;
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+    sockctx *x;
+    (void)purpose;
+    if (fd != CURL_SOCKET_BAD && (x = ctx_for(c, fd, 1))) {
+        poll_stop(x); /* cannot be started for a closed fd; be sure */
+        x->want = 0;
+        x->ours = 1;
+    }
+    return fd;
+}
+
+static int close_sock(void *userp, curl_socket_t fd)
+{
+    dg_http_client *c = userp;
+    sockctx *x = ctx_for(c, fd, 0);
+    if (x) { /* before the fd number can be handed out again */
+        poll_stop(x);
+        x->want = 0;
+        x->ours = 0;
+    }
+    return close(fd);
 }
 
 /* ------------------------------------------------------------ calls */
@@ -398,6 +457,10 @@ static int launch(dg_http_call *k)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, k);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, k);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_sock);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_sock);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
     dg__hc_setup(k);
     return curl_multi_add_handle(c->multi, e) == CURLM_OK ? 0 : DG_EIO;
 }

@@ -17,7 +17,10 @@ typedef struct sockctx {
     uv_poll_t poll;
     dg_http_client *c;
     curl_socket_t fd;
-    int active;
+    int active; /* the poll handle is started, for `events` */
+    int events;
+    int want;   /* curl wants events (0 after CURL_POLL_REMOVE) */
+    int ours;   /* opened by open_sock: its close goes through close_sock */
 } sockctx;
 
 typedef struct rhdr {

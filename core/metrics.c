@@ -1,5 +1,6 @@
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,24 @@ typedef struct help {
     struct help *next;
 } help;
 
+/* A memo of recent lookups by the caller's raw name and labels (in the
+ * caller's order, each string length-prefixed): a counter bumped on every
+ * send skips sorting, escaping and allocating its label text. Series live
+ * until dg_metrics_free, so the pointers stay valid. */
+#define MEMO 32
+#define MEMO_KEY 200
+typedef struct memo {
+    uint64_t h;
+    size_t len;
+    series *s;
+    unsigned char key[MEMO_KEY];
+} memo;
+
 struct dg_metrics {
     series **tab;
     size_t cap, n;
     help *help;
+    memo memo[MEMO];
 };
 
 int dg_metrics_help(dg_metrics *m, const char *name, const char *text)
@@ -159,8 +174,62 @@ static size_t hash(const char *a, const char *b)
     return h;
 }
 
+static int memo_put(unsigned char *k, size_t *len, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n > 255 || *len + 1 + n > MEMO_KEY)
+        return -1;
+    k[(*len)++] = (unsigned char)n;
+    if (n)
+        memcpy(k + *len, s, n);
+    *len += n;
+    return 0;
+}
+
+/* The raw key of (name, labels) into k; 0 if it does not fit. */
+static size_t memo_key(unsigned char *k, const char *name, const dg_kv *labels, size_t n,
+                       uint64_t *h)
+{
+    size_t len = 0;
+    if (memo_put(k, &len, name) != 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (memo_put(k, &len, labels[i].key) != 0 || memo_put(k, &len, labels[i].value) != 0)
+            return 0;
+    *h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        *h = (*h ^ k[i]) * 1099511628211ULL;
+    return len;
+}
+
+static series *lookup_slow(dg_metrics *m, const char *name, const dg_kv *labels, size_t n,
+                           int type, int create, int *rc);
+
 static series *lookup(dg_metrics *m, const char *name, const dg_kv *labels, size_t n, int type,
                       int create, int *rc)
+{
+    unsigned char k[MEMO_KEY];
+    uint64_t h = 0;
+    size_t len = name && n <= 16 ? memo_key(k, name, labels, n, &h) : 0;
+    memo *e = &m->memo[h % MEMO];
+    series *s;
+    if (len && e->s && e->h == h && e->len == len && memcmp(e->key, k, len) == 0 &&
+        (!type || e->s->type == type)) {
+        *rc = 0;
+        return e->s;
+    }
+    s = lookup_slow(m, name, labels, n, type, create, rc);
+    if (s && len) {
+        e->h = h;
+        e->len = len;
+        e->s = s;
+        memcpy(e->key, k, len);
+    }
+    return s;
+}
+
+static series *lookup_slow(dg_metrics *m, const char *name, const dg_kv *labels, size_t n,
+                           int type, int create, int *rc)
 {
     char *lab;
     size_t h;

@@ -106,6 +106,9 @@ static const col case_cols[] = {CI(dg_case, id),
                                 CS(dg_case, next_step),
                                 CI(dg_case, changed_at)};
 #define N_CASE_COLS (sizeof case_cols / sizeof case_cols[0])
+/* next_at's index in case_cols: 0 is stored as NULL (not due). Checked
+ * against the table once, in dg_store_sqlite_open. */
+#define CASE_NEXT_AT 11
 
 static const col touch_cols[] = {
     CI(dg_touch, id),          CI(dg_touch, case_id),     CI(dg_touch, step),
@@ -224,7 +227,7 @@ static void bind_row(sqlite3_stmt *st, const col *cols, size_t n, const void *re
         const char *p = (const char *)rec + cols[i].off;
         if (cols[i].type == 'I') {
             int64_t v = *(const int64_t *)(const void *)p;
-            if (v == 0 && strcmp(cols[i].name, "next_at") == 0)
+            if (v == 0 && cols == case_cols && i == CASE_NEXT_AT)
                 sqlite3_bind_null(st, (int)i);
             else
                 sqlite3_bind_int64(st, (int)i, v);
@@ -767,6 +770,10 @@ int dg_store_sqlite_open(dg_db *db, dg_store **out, char *err, size_t len)
      * with a million open cases (bench/engine); well inside the RSS budget. */
     if ((rc = dg_db_exec(db, "PRAGMA cache_size=-" DG_STORE_CACHE_KB, err, len)) != 0)
         return rc;
+    if (strcmp(case_cols[CASE_NEXT_AT].name, "next_at") != 0) {
+        dg_errf(err, len, "engine store: case columns out of step (next_at)");
+        return DG_EPROTO;
+    }
     if (!(s = calloc(1, sizeof *s)))
         return DG_ENOMEM;
     s->base.vt = &sqlite_vt;

@@ -122,6 +122,46 @@ static void one_commit_per_iteration(void **state)
     finish(&loop, db);
 }
 
+/* A batch opened for reading: reads run inside it, a batch nobody wrote to
+ * commits free, and a transaction of a non-writer still commits the batch
+ * (with what a writer joined meanwhile) and then its own. */
+static void batch_open_for_reading(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    seen a = {0, 0};
+    dg_db *db = open_db();
+    uv_loop_init(&loop);
+    dg_db_set_loop(db, &loop);
+
+    assert_int_equal(dg_db_batch_open(db), 0);
+    assert_int_equal(sqlite3_get_autocommit(db->sql), 0);
+    assert_int_equal(count(db, "1"), 0);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(sqlite3_get_autocommit(db->sql), 1);
+    assert_int_equal(db->commits, 1);
+
+    assert_int_equal(dg_db_batch_open(db), 0);
+    assert_int_equal(dg_db_join(db), 0); /* a writer joins the reader's batch */
+    assert_int_equal(put(db, "INSERT INTO t(v) VALUES('w')"), 0);
+    assert_int_equal(dg_db_leave(db, DG_OK, on_done, &a), DG_PENDING);
+    assert_int_equal(dg_db_batch_open(db), 0);
+    assert_int_equal(dg_db_tx_begin(db), 0); /* not joined: commits the batch first */
+    assert_int_equal(db->commits, 2);
+    assert_int_equal(put(db, "INSERT INTO t(v) VALUES('own')"), 0);
+    assert_int_equal(dg_db_tx_commit(db), 0);
+    assert_int_equal(sqlite3_get_autocommit(db->sql), 1); /* its own, committed */
+    assert_int_equal(count(db, "v IN ('w','own')"), 2);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.status, DG_OK);
+
+    assert_int_equal(dg_db_tx_begin(db), 0);
+    assert_int_equal(dg_db_batch_open(db), DG_ENOTSUP); /* inside a transaction */
+    assert_int_equal(dg_db_tx_rollback(db), 0);
+    finish(&loop, db);
+}
+
 static void failed_commit_fails_every_writer(void **state)
 {
     (void)state;
@@ -199,6 +239,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_loop_is_synchronous),
         cmocka_unit_test(one_commit_per_iteration),
+        cmocka_unit_test(batch_open_for_reading),
         cmocka_unit_test(failed_commit_fails_every_writer),
         cmocka_unit_test(outside_transaction_commits_batch_first),
     };

@@ -289,6 +289,41 @@ static void test_retry_after_and_reuse(void **state)
     assert_int_equal(dg_http_server_connections(f->s), 1);
 }
 
+/* A kept-alive connection the server closes while idle: the client keeps
+ * its socket polled between transfers, so it sees the close (and stops
+ * polling it); the next request opens a new connection, which may get the
+ * same fd number, and is answered. Then a third reuses that one. */
+static void test_idle_closed_by_server(void **state)
+{
+    fx *f = *state;
+    dg_http_server *s2 = NULL;
+    dg_http_server_opts o = {.idle_timeout_ms = 20};
+    char url[128], err[128];
+    dg_http_request r;
+    got g = {0};
+    assert_int_equal(dg_http_server_new(&f->loop, &o, &s2), 0);
+    assert_int_equal(dg_http_server_listen(s2, "127.0.0.1:0", err, sizeof err), 0);
+    add_routes(s2, f);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/echo", dg_http_server_port(s2));
+    req_init(&r, "GET", url);
+    assert_int_equal(dg_http_client_request(f->c, NULL, &r, on_done, &g, NULL), 0);
+    run_until(f, &g.calls, 1);
+    assert_int_equal(g.status, 200);
+    assert_int_equal(dg_http_server_connections(s2), 1);
+    while (dg_http_server_connections(s2) > 0) /* the server's idle timer */
+        uv_run(&f->loop, UV_RUN_ONCE);
+    for (int i = 0; i < 5; i++) /* the client sees the close */
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    for (int i = 2; i <= 3; i++) {
+        assert_int_equal(dg_http_client_request(f->c, NULL, &r, on_done, &g, NULL), 0);
+        run_until(f, &g.calls, i);
+        assert_int_equal(g.status, 200);
+        assert_int_equal(g.terr, DG_HTTP_OK);
+        assert_int_equal(dg_http_server_connections(s2), 1);
+    }
+    dg_http_server_free(s2);
+}
+
 static void test_retry_after_parse(void **state)
 {
     /* Sun, 06 Nov 1994 08:49:37 GMT = 784111777 */
@@ -631,6 +666,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_post_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_and_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_closed_by_server, setup, teardown),
         cmocka_unit_test(test_retry_after_parse),
         cmocka_unit_test(test_classify),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
