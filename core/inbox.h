@@ -43,7 +43,7 @@
 #define DG_INBOX_SEGMENT_BYTES (64u << 20)
 #define DG_INBOX_MAX_ENTRY (32u << 20)
 #define DG_INBOX_SHARE_PCT 10 /* a busy loop: this share of the time */
-#define DG_INBOX_SLICE_MS 2 /* an idle loop: at most this long before timers and new sockets get a look */
+#define DG_INBOX_SLICE_MS 10 /* an idle loop: at most this long before timers and new sockets get a look */
 
 typedef struct dg_inbox dg_inbox;
 
