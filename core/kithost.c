@@ -54,6 +54,8 @@ struct dg_kit {
     size_t log_len;
     line violations[KIT_MAX_LINES], notes[KIT_MAX_LINES];
     size_t n_violations, n_notes;
+    struct kwork *works, *works_tail; /* run_off_loop: done not run yet */
+    size_t n_works;
 };
 
 static dg_kit *g_kit; /* the one live kit (free/form helpers take no instance) */
@@ -189,10 +191,25 @@ static void log_append(dg_kit *k, const char *s)
 
 /* Every slot starts here: the right thread, and nothing after stop. Returns
  * 1 when the call must be ignored. */
+/* Set on the thread that runs run_off_loop work: only the pure helpers may
+ * be called there. */
+static _Thread_local int in_work;
+
 int dg__kit_guard(dg_kit *k, const char *fn)
 {
     if (!k)
         return 1;
+    if (in_work) {
+        static const char *const pure[] = {"hmac", "ct_equal", "base64_encode", "hex_encode"};
+        for (size_t i = 0; i < sizeof pure / sizeof pure[0]; i++)
+            if (strcmp(fn, pure[i]) == 0)
+                return 0;
+        dg_kit_violation(k,
+                         "host->%s called from run_off_loop work (only hmac, ct_equal, "
+                         "base64_encode and hex_encode may be called there)",
+                         fn);
+        return 1;
+    }
     if (!pthread_equal(pthread_self(), k->loop_thread))
         dg_kit_violation(k, "host->%s called from a thread other than the loop thread", fn);
     if (k->phase != DG_KIT_RUNNING && strcmp(fn, "free") != 0) {
@@ -464,10 +481,70 @@ int64_t dg_kit_next_timer_in(dg_kit *k)
     return best;
 }
 
+/* ------------------------------------------------ work off the loop */
+
+typedef struct kwork {
+    void (*fn)(void *);
+    void (*done)(void *);
+    void *ud;
+    struct kwork *next;
+} kwork;
+
+static void *work_main(void *arg)
+{
+    kwork *w = arg;
+    in_work = 1;
+    w->fn(w->ud);
+    return NULL;
+}
+
+/* fn runs at once on a thread of its own (so a call it makes to anything
+ * but the pure helpers is caught), done at the next turn of the loop
+ * (dg_kit_advance), never from inside run_off_loop. */
+static int k_run_off_loop(dg_instance *inst, void (*fn)(void *), void (*done)(void *), void *ud)
+{
+    dg_kit *k = KIT(inst);
+    pthread_t th;
+    kwork *w;
+    if (dg__kit_guard(k, "run_off_loop"))
+        return DG_ESTATE;
+    if (!fn || !done)
+        return DG_EINVAL;
+    if (!(w = calloc(1, sizeof *w)))
+        return DG_ENOMEM;
+    *w = (kwork){.fn = fn, .done = done, .ud = ud};
+    if (pthread_create(&th, NULL, work_main, w) != 0) {
+        free(w);
+        return DG_ENOMEM;
+    }
+    pthread_join(th, NULL);
+    if (k->works_tail)
+        k->works_tail->next = w;
+    else
+        k->works = w;
+    k->works_tail = w;
+    k->n_works++;
+    return DG_OK;
+}
+
+/* Run the done of every finished work item, in order. */
+static void run_works(dg_kit *k)
+{
+    while (k->works) {
+        kwork *w = k->works;
+        if (!(k->works = w->next))
+            k->works_tail = NULL;
+        k->n_works--;
+        w->done(w->ud);
+        free(w);
+    }
+}
+
 int dg_kit_advance(dg_kit *k, int64_t ms)
 {
     int64_t end = k->now + ms;
     int fired = 0;
+    run_works(k);
     for (;;) {
         struct dg_timer *next = NULL;
         for (struct dg_timer *t = k->timers; t; t = t->next)
@@ -595,6 +672,7 @@ static const dg_host kit_host = {
     .ct_equal = dg__kit_ct_equal,
     .base64_encode = dg__kit_b64,
     .hex_encode = dg__kit_hex,
+    .run_off_loop = k_run_off_loop,
     .form_parse = dg__kit_form_parse,
     .form_count = dg__kit_form_count,
     .form_name = dg__kit_form_name,
@@ -656,6 +734,11 @@ void dg_kit_stopped(dg_kit *k)
                          "leak: %zu host timer(s) still armed when stop finished "
                          "(timer_stop them in stop)",
                          armed);
+    if (k->n_works)
+        dg_kit_violation(k,
+                         "%zu run_off_loop item(s) still unfinished when stop finished "
+                         "(stop must wait for their done)",
+                         k->n_works);
     dg__kit_http_stopped(k);
     k->phase = DG_KIT_STOPPED;
 }
@@ -670,6 +753,13 @@ void dg_kit_start_failed(dg_kit *k)
 
 void dg_kit_destroyed(dg_kit *k)
 {
+    while (k->works) { /* reported at stop; the daemon runs them before destroy */
+        kwork *w = k->works;
+        k->works = w->next;
+        free(w);
+    }
+    k->works_tail = NULL;
+    k->n_works = 0;
     dg__kit_state_destroyed(k);
     k->phase = DG_KIT_DESTROYED;
 }
@@ -682,6 +772,11 @@ void dg_kit_free(dg_kit *k)
         struct dg_timer *t = k->timers;
         k->timers = t->next;
         free(t);
+    }
+    while (k->works) {
+        kwork *w = k->works;
+        k->works = w->next;
+        free(w);
     }
     while (k->jtexts) {
         jtext *j = k->jtexts;

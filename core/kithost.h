@@ -103,7 +103,8 @@ void dg_kit_stopped(dg_kit *k);
 void dg_kit_start_failed(dg_kit *k);
 void dg_kit_destroyed(dg_kit *k);
 
-/* Loop: advance moves the clock to now + ms, firing due timers in order,
+/* Loop: advance first runs the done of finished run_off_loop work (whose fn
+ * ran at once, on a thread of its own), then moves the clock to now + ms, firing due timers in order,
  * and returns how many fired (at most 10000 per call: more is a timer storm,
  * a violation). next_timer_in gives the delay to the earliest armed timer,
  * -1 if none. (The peer and dg_kit_pump are in kithost_http.h.) */
