@@ -17,6 +17,7 @@ struct sp_pending {
     dg_http_req *req; /* NULL once answered */
     dg_timer *timer;
     char *wh_key, *ev_key, *order_id;
+    char *webhook_id; /* for the logs when the order is not parsed yet (inbox path) */
     int64_t updated_at;
     int in_emit, got_done, done_status; /* done may run inside emit_order */
     sp_pending *next;
@@ -94,6 +95,7 @@ static void pending_free(sp_pending *p)
     free(p->wh_key);
     free(p->ev_key);
     free(p->order_id);
+    free(p->webhook_id);
     free(p);
 }
 
@@ -114,7 +116,8 @@ static void pending_timeout(void *ud)
         respond(p->s, p->req, 503, "{\"error\":\"not stored in time, retry\"}");
         p->req = NULL;
     }
-    sp_log(p->s, DG_LOG_WARN, "shopify.webhook_store_slow", "order_id", p->order_id, NULL, NULL);
+    sp_log(p->s, DG_LOG_WARN, "shopify.webhook_store_slow", p->order_id ? "order_id" : "webhook_id",
+           p->order_id ? p->order_id : p->webhook_id, NULL, NULL);
 }
 
 static void pending_done(void *ud, int status)
@@ -310,9 +313,10 @@ static int defer_to_inbox(sp *s, dg_http_req *req, const char *topic, const char
         return 0;
     }
     p->s = s;
+    p->webhook_id = strdup(whid);
     int rc = H->inbox_append(s->inst, attrs, 3, body, len, inbox_done, p);
     if (rc != DG_PENDING) {
-        free(p);
+        pending_free(p);
         if (rc == DG_ENOTSUP)
             return rc;
         sp_log(s, DG_LOG_ERROR, "shopify.webhook_store_failed", "error", H->strerror(rc), NULL,

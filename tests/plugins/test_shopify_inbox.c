@@ -112,6 +112,8 @@ static void test_store_failure_and_slow_store(void **state)
     assert_int_equal(answer(&e, &r), 0);
     assert_int_equal(r.status, 503);
     assert_int_equal(fh_log_count(e.h, DG_LOG_WARN, "shopify.webhook_store_slow"), 1);
+    /* not parsed yet: the log names the delivery by its webhook id */
+    assert_non_null(strstr(fh_log_text(e.h), "webhook_id=wh-2"));
     /* it lands later all the same (no second answer) and is processed */
     assert_int_equal(fh_inbox_sync(e.h, DG_OK), 1);
     assert_int_equal(process(&e, NULL), 1);
