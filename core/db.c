@@ -435,14 +435,9 @@ void dg_db_set_loop(dg_db *db, struct uv_loop_s *loop)
 
 int dg_db_join(dg_db *db)
 {
-    if (!db || !db->loop || !db->batch || db->tx_mode)
-        return DG_ENOTSUP;
-    if (!db->open) {
-        if (raw(db, "BEGIN IMMEDIATE"))
-            return DG_EIO;
-        db->open = 1;
-    }
-    batch_arm(db);
+    int rc = dg_db_batch_open(db);
+    if (rc)
+        return rc;
     db->joined++;
     if (!db->relax_depth)
         db->strict = 1;

@@ -281,12 +281,7 @@ int dg_inbox_open(uv_loop_t *loop, dg_db *db, const char *dir, dg_inbox_deliver_
     *out = ib;
     return DG_OK;
 fail:
-    if (ib->rfd >= 0)
-        close(ib->rfd);
-    free(ib->rbuf);
-    free(ib->wtail);
-    free(ib->dir);
-    free(ib);
+    free_inbox(ib); /* the lock and the handles are not made yet */
     return rc;
 }
 

@@ -34,16 +34,28 @@ static _Alignas(4096) unsigned char dzeros[1u << 20];
 /* Zero-fill [from, to): the blocks are allocated and cached ahead of the
  * entries, so writing an entry is a copy into cached pages and its
  * fdatasync flushes data, not the file's size and block map. */
-int dg__ib_zero_fill(int fd, uint64_t from, uint64_t to)
+static int write_all(int fd, const unsigned char *p, size_t n, uint64_t off)
 {
-    while (from < to) {
-        size_t n = to - from < sizeof dg__ib_zeros ? (size_t)(to - from) : sizeof dg__ib_zeros;
-        ssize_t k = pwrite(fd, dg__ib_zeros, n, (off_t)from);
+    while (n) {
+        ssize_t k = pwrite(fd, p, n, (off_t)off);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
             return -1;
-        from += (uint64_t)k;
+        p += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+int dg__ib_zero_fill(int fd, uint64_t from, uint64_t to)
+{
+    while (from < to) {
+        size_t n = to - from < sizeof dg__ib_zeros ? (size_t)(to - from) : sizeof dg__ib_zeros;
+        if (write_all(fd, dg__ib_zeros, n, from) != 0)
+            return -1;
+        from += n;
     }
     return 0;
 }
@@ -74,21 +86,6 @@ static int dg__ib_grow(dg_inbox *ib, uint64_t from, uint64_t to)
             return 0;
     }
     return dg__ib_zero_fill(ib->wfd, from, to);
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n, uint64_t off)
-{
-    while (n) {
-        ssize_t k = pwrite(fd, p, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return 0;
 }
 
 int dg__ib_chunk_reserve(chunk *c, size_t total)

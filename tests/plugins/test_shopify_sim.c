@@ -12,12 +12,9 @@
 #include "clock.h"
 #include "crypto.h"
 #include "fakehost.h"
+#include "shopify_t.h"
 
-const dg_plugin_descriptor *shopify_LTX_dg_plugin_query(void);
-
-#define SECRET "shpss_test_secret"
 #define TOKEN "shpat_test_token"
-#define SHOP "duegate-demo.myshopify.com"
 
 static int64_t g_now;
 static int64_t now_static(void *ud)
@@ -36,23 +33,6 @@ static dg_shopsim *sim_new(double max, double restore, dg_shopsim_now_fn now, vo
     dg_shopsim *s = dg_shopsim_new(&c);
     assert_non_null(s);
     return s;
-}
-
-static char *load(const char *name)
-{
-    char path[1024];
-    const char *top = getenv("DG_TOP_SRCDIR");
-    snprintf(path, sizeof path, "%s/tests/plugins/shopify/%s", top ? top : "..", name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    return b;
 }
 
 static void add_small(dg_shopsim *s, const char *id, const char *status, const char *extra)

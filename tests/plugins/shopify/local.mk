@@ -17,7 +17,8 @@ tests_plugins_test_shopify_inbox_SOURCES = tests/plugins/test_shopify_inbox.c \
 tests_plugins_test_shopify_inbox_CFLAGS = $(TEST_CFLAGS)
 tests_plugins_test_shopify_inbox_LDADD = tests/plugins/libfakehost.la plugins/shopify/libsputil.la \
 	$(TEST_LIBS) $(CJSON_LIBS) -lm
-tests_plugins_test_shopify_sim_SOURCES = tests/plugins/test_shopify_sim.c $(SHOPIFY_SOURCES)
+tests_plugins_test_shopify_sim_SOURCES = tests/plugins/test_shopify_sim.c \
+	tests/plugins/shopify_t.c tests/plugins/shopify_t.h $(SHOPIFY_SOURCES)
 tests_plugins_test_shopify_sim_CFLAGS = $(TEST_CFLAGS)
 tests_plugins_test_shopify_sim_LDADD = sim/libshopsim.la tests/plugins/libfakehost.la \
 	plugins/shopify/libsputil.la $(TEST_LIBS) $(CJSON_LIBS) -lm
