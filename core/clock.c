@@ -24,7 +24,7 @@ struct dg_clock {
     uv_loop_t *loop;
     dg_clock_mode mode;
     int64_t start_ms;   /* SCALED/MANUAL origin */
-    uint64_t hr0;       /* SCALED: uv_hrtime at start */
+    uint64_t hr0;       /* SCALED: uv_hrtime when virtual time was start_ms */
     double rate;
     int64_t now_manual;
     dg_ctimer *timers;
@@ -58,11 +58,22 @@ dg_clock *dg_clock_new(uv_loop_t *loop, dg_clock_mode mode, int64_t start_ms, do
 
 dg_clock_mode dg_clock_mode_of(const dg_clock *c) { return c->mode; }
 
+int dg_clock_anchor(dg_clock *c, int64_t wall_at_start)
+{
+    if (c->mode != DG_CLOCK_SCALED || c->timers)
+        return DG_EINVAL;
+    /* elapsed = hrtime - hr0 = wall now - anchor, read once here; from then
+     * on the monotonic clock keeps it (a wall-clock step does not move it) */
+    int64_t ahead = wall_ms() - wall_at_start;
+    c->hr0 = uv_hrtime() - (uint64_t)(ahead * 1000000); /* wraps if ahead < 0 */
+    return DG_OK;
+}
+
 int64_t dg_clock_now(const dg_clock *c)
 {
     switch (c->mode) {
     case DG_CLOCK_SCALED:
-        return c->start_ms + (int64_t)((double)(uv_hrtime() - c->hr0) / 1e6 * c->rate);
+        return c->start_ms + (int64_t)((double)(int64_t)(uv_hrtime() - c->hr0) / 1e6 * c->rate);
     case DG_CLOCK_MANUAL:
         return c->now_manual;
     default:

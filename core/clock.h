@@ -2,7 +2,10 @@
  *
  * REAL:   wall-clock time; timers are libuv timers.
  * SCALED: virtual time = start + elapsed real time x rate (the demo runs
- *         days in minutes); timers are libuv timers of delay / rate.
+ *         days in minutes); timers are libuv timers of delay / rate. Real
+ *         time elapses from the clock's creation, or from a wall-clock
+ *         anchor (dg_clock_anchor), so that several processes given the
+ *         same start, rate and anchor read the same virtual time.
  * MANUAL: time moves only when dg_clock_advance is called (tests, simulate);
  *         due timers fire inside that call, in due order, each seeing
  *         dg_clock_now() equal to its due time.
@@ -24,6 +27,10 @@ dg_clock *dg_clock_new(uv_loop_t *loop, dg_clock_mode mode, int64_t start_ms, do
  * run afterwards to finish closing their handles. */
 void dg_clock_free(dg_clock *c);
 dg_clock_mode dg_clock_mode_of(const dg_clock *c);
+/* SCALED only (DG_EINVAL otherwise): virtual `start` is the wall-clock
+ * instant `wall_ms` (ms since the epoch, may lie in the past) instead of the
+ * clock's creation. Call before arming timers. */
+int dg_clock_anchor(dg_clock *c, int64_t wall_ms);
 int64_t dg_clock_now(const dg_clock *c);
 
 /* Arm a timer `delay_ms` of clock time from now, repeating every repeat_ms

@@ -371,10 +371,18 @@ static int load_clock(dg_config *cfg, const cJSON *clock, char *err, size_t len)
             if (!cJSON_IsString(it) || dg_parse_iso8601(it->valuestring, &cfg->clock_start_ms))
                 return fail_at(cfg, sub, err, len, DG_ECONFIG,
                                "must be an ISO 8601 time like 2026-03-02T08:00:00Z");
+        } else if (strcmp(it->string, "anchor") == 0) {
+            if (!cJSON_IsString(it) || dg_parse_iso8601(it->valuestring, &cfg->clock_anchor_ms) ||
+                cfg->clock_anchor_ms <= 0)
+                return fail_at(cfg, sub, err, len, DG_ECONFIG,
+                               "must be an ISO 8601 time like 2026-03-02T08:00:00Z");
         } else {
             return fail_at(cfg, sub, err, len, DG_ECONFIG, "unknown key");
         }
     }
+    if (cfg->clock_anchor_ms && cfg->clock_mode != DG_CLOCK_SCALED)
+        return fail_at(cfg, "daemon.clock.anchor", err, len, DG_ECONFIG,
+                       "only a scaled clock has an anchor");
     return 0;
 }
 

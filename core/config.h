@@ -44,6 +44,7 @@ typedef struct dg_config {
     dg_clock_mode clock_mode;
     double clock_rate;
     int64_t clock_start_ms;
+    int64_t clock_anchor_ms; /* scaled: the wall time at start (0: when the daemon starts) */
     dg_instance_cfg *instances;
     size_t n_instances;
     /* webhook server limits (issue 4) */

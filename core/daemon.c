@@ -348,6 +348,8 @@ int dg_daemon_run(const dg_daemon_opts *o)
     d.rt.cfg = d.cfg;
     d.rt.metrics = dg_metrics_new();
     d.rt.clock = dg_clock_new(&d.loop, d.cfg->clock_mode, d.cfg->clock_start_ms, d.cfg->clock_rate);
+    if (d.rt.clock && d.cfg->clock_anchor_ms) /* config checked: a scaled clock */
+        dg_clock_anchor(d.rt.clock, d.cfg->clock_anchor_ms);
     uv_signal_init(&d.loop, &d.sigint);
     uv_signal_init(&d.loop, &d.sigterm);
     uv_timer_init(&d.loop, &d.deadline);

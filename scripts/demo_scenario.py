@@ -337,7 +337,9 @@ class Customers:
         self.by_name = {o["name"]: cu for o, cu in zip(orders_, CUSTOMERS)}
         self.paid = set()
 
-    def react(self, world):
+    def react(self, world, now=None):
+        """Pay for whoever's stage has come; returns (order name, customer,
+        the clock's `now()` just before paying, or None without one)."""
         rows = world.query("SELECT c.order_name, t.stage, t.status FROM eng_touches t "
                            "JOIN eng_cases c ON c.id = t.case_id")
         acted = []
@@ -346,9 +348,10 @@ class Customers:
             if not cu or r["order_name"] in self.paid or cu.get("pay_after_stage") != r["stage"]:
                 continue
             if r["status"] >= 3 and STATUS_TOUCH[r["status"]] != "failed":  # delivered or later
+                at = now() if now else None
                 call(self.sim + "/_sim/shopify/orders/%s/pay" % self.ids[r["order_name"]], "POST", {})
                 self.paid.add(r["order_name"])
-                acted.append((r["order_name"], cu))
+                acted.append((r["order_name"], cu, at))
         return acted
 
 

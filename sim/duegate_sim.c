@@ -551,7 +551,7 @@ static int load_config(sim *s, const char *path, const char **listen, cJSON **ro
     long n;
     cJSON *root, *clk;
     dg_clock_mode mode = DG_CLOCK_REAL;
-    int64_t start = 0;
+    int64_t start = 0, anchor = 0;
     const char *m;
     if (!f)
         return dg_errf(err, len, "%s: %s", path, strerror(errno)), DG_EIO;
@@ -585,9 +585,15 @@ static int load_config(sim *s, const char *path, const char **listen, cJSON **ro
     if (mode == DG_CLOCK_REAL)
         start = 0;
     s->rate = jnum(clk, "rate", 1.0) > 0 ? jnum(clk, "rate", 1.0) : 1.0;
+    if (jstr(clk, "anchor") && (dg_parse_iso8601(jstr(clk, "anchor"), &anchor) || anchor <= 0))
+        return dg_errf(err, len, "clock.anchor: an ISO 8601 time"), DG_ECONFIG;
+    if (anchor && mode != DG_CLOCK_SCALED)
+        return dg_errf(err, len, "clock.anchor: only a scaled clock has an anchor"), DG_ECONFIG;
     s->clock = dg_clock_new(s->loop, mode, start, s->rate);
     if (!s->clock)
         return DG_ENOMEM;
+    if (anchor)
+        dg_clock_anchor(s->clock, anchor);
     s->max_attempts = (int)jnum(root, "webhook_attempts", 6);
     if (s->max_attempts < 1)
         s->max_attempts = 1;

@@ -1,6 +1,7 @@
 #include "cm.h"
 
 #include <string.h>
+#include <time.h>
 
 #include <duegate/types.h>
 
@@ -99,6 +100,48 @@ static void test_scaled_clock_runs_faster(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static int64_t wall_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Two scaled clocks made at different moments but anchored to one wall
+ * instant read the same virtual time: the demo's simulator and daemon. The
+ * anchor lies in the past instead of the test waiting. */
+static void test_scaled_clock_anchor(void **state)
+{
+    (void)state;
+    const int64_t start = INT64_C(1772550000000), rate = 3600, real_s = 1000; /* 1 s real */
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    int64_t anchor = wall_now_ms() - 2000; /* the first process started 2 s ago */
+    dg_clock *a = dg_clock_new(&loop, DG_CLOCK_SCALED, start, (double)rate);
+    dg_clock *b = dg_clock_new(&loop, DG_CLOCK_SCALED, start, (double)rate);
+    assert_int_equal(dg_clock_anchor(a, anchor), DG_OK);
+    assert_int_equal(dg_clock_anchor(b, anchor), DG_OK);
+    int64_t na = dg_clock_now(a), nb = dg_clock_now(b);
+    /* 2 s of real time x 3600 after start, give or take this test's own run */
+    assert_true(na >= start + 2000 * rate - 10 * rate && na < start + 2000 * rate + real_s * rate);
+    assert_true(nb >= na && nb - na < real_s * rate);
+    /* without an anchor a clock starts at `start` when it is made */
+    dg_clock *c = dg_clock_new(&loop, DG_CLOCK_SCALED, start, (double)rate);
+    assert_true(dg_clock_now(c) < start + real_s * rate);
+    /* an anchor still ahead: virtual time is before start until then */
+    assert_int_equal(dg_clock_anchor(c, wall_now_ms() + 60000), DG_OK);
+    assert_true(dg_clock_now(c) < start - 59 * 1000 * rate);
+    dg_clock_free(a);
+    dg_clock_free(b);
+    dg_clock_free(c);
+    /* only a scaled clock has one */
+    dg_clock *m = dg_clock_new(NULL, DG_CLOCK_MANUAL, start, 1);
+    assert_int_equal(dg_clock_anchor(m, anchor), DG_EINVAL);
+    dg_clock_free(m);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -107,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_stop_before_due),
         cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_scaled_clock_runs_faster),
+        cmocka_unit_test(test_scaled_clock_anchor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,12 @@ static void test_defaults_and_paths(void **state)
     assert_int_equal(cfg->clock_mode, DG_CLOCK_MANUAL);
     assert_true(cfg->clock_start_ms == INT64_C(1772550000000));
     dg_config_free(cfg);
+    /* the demo's scaled clock, anchored to a wall-clock instant */
+    cfg = parse_ok("{\"daemon\": {\"clock\": {\"mode\": \"scaled\", \"rate\": 5400,"
+                   " \"start\": \"2026-12-01T06:00:00Z\", \"anchor\": \"2026-11-24T10:00:00.250Z\"}}}");
+    assert_int_equal(cfg->clock_mode, DG_CLOCK_SCALED);
+    assert_true(cfg->clock_anchor_ms == INT64_C(1795514400250));
+    dg_config_free(cfg);
 }
 
 static void test_syntax_error_names_line(void **state)
@@ -89,6 +95,11 @@ static void test_wrong_types(void **state)
                  "daemon.log_level: must be error, warn, info or debug");
     expect_error("{\"daemon\": {\"clock\": {\"mode\": \"fast\"}}}",
                  "daemon.clock.mode: must be \"real\", \"scaled\" or \"manual\"");
+    expect_error("{\"daemon\": {\"clock\": {\"mode\": \"scaled\", \"anchor\": \"noon\"}}}",
+                 "daemon.clock.anchor: must be an ISO 8601 time like 2026-03-02T08:00:00Z");
+    expect_error("{\"daemon\": {\"clock\": {\"mode\": \"manual\","
+                 " \"anchor\": \"2026-11-24T10:00:00Z\"}}}",
+                 "daemon.clock.anchor: only a scaled clock has an anchor");
     expect_error("[]", "must be a JSON object");
 }
 
