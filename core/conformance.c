@@ -342,6 +342,7 @@ static void run_scenario(dg_kit_run *r, const scenario *s)
         dg_kit_free(k);
         return;
     }
+    dg_kit_set_inbox(k, channel ? r->p->channel.inbox_process : r->p->store.inbox_process, self);
     rc = channel ? r->p->channel.start(self, err, sizeof err)
                  : r->p->store.start(self, err, sizeof err);
     if (rc != DG_OK) {

@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "kithost_http.h"
+#include "kithost_inbox.h"
 #include "kithost_state.h"
 #include "log.h"
 
@@ -56,6 +57,8 @@ struct dg_kit {
     size_t n_violations, n_notes;
     struct kwork *works, *works_tail; /* run_off_loop: done not run yet */
     size_t n_works;
+    dg_kit_inbox *inbox;
+    int stop_asked; /* a "stop" op was made: the daemon delivers no more */
 };
 
 static dg_kit *g_kit; /* the one live kit (free/form helpers take no instance) */
@@ -72,6 +75,21 @@ dg_kit_http *dg__kit_http(dg_kit *k)
 dg_kit_state *dg__kit_state(dg_kit *k)
 {
     return k->state;
+}
+
+dg_kit_inbox *dg__kit_inbox(dg_kit *k)
+{
+    return k->inbox;
+}
+
+void dg_kit_set_inbox(dg_kit *k, dg_kit_inbox_fn process, void *self)
+{
+    dg__kit_inbox_set(k->inbox, process, self);
+}
+
+size_t dg_kit_inbox_waiting(dg_kit *k)
+{
+    return dg__kit_inbox_waiting(k->inbox);
 }
 
 /* ------------------------------------------------------------- records */
@@ -376,6 +394,8 @@ dg_op dg_kit_new_op(dg_kit *k, const char *what)
     memset(o, 0, sizeof *o);
     o->id = ++k->next_op + 1000; /* not 0, not 1: catch plugins that invent ids */
     o->what = what;
+    if (strcmp(what, "stop") == 0)
+        k->stop_asked = 1;
     return o->id;
 }
 
@@ -545,6 +565,7 @@ int dg_kit_advance(dg_kit *k, int64_t ms)
     int64_t end = k->now + ms;
     int fired = 0;
     run_works(k);
+    dg__kit_inbox_turn(k, k->phase == DG_KIT_RUNNING && !k->stop_asked);
     for (;;) {
         struct dg_timer *next = NULL;
         for (struct dg_timer *t = k->timers; t; t = t->next)
@@ -673,6 +694,7 @@ static const dg_host kit_host = {
     .base64_encode = dg__kit_b64,
     .hex_encode = dg__kit_hex,
     .run_off_loop = k_run_off_loop,
+    .inbox_append = dg__kit_inbox_append,
     .form_parse = dg__kit_form_parse,
     .form_count = dg__kit_form_count,
     .form_name = dg__kit_form_name,
@@ -704,7 +726,9 @@ dg_kit *dg_kit_new(dg_plugin_kind kind, const dg_config_field *schema, cJSON *co
     k->conf = conf;
     k->loop_thread = pthread_self();
     k->now = KIT_START_MS;
-    if (!(k->http = dg__kit_http_new()) || !(k->state = dg__kit_state_new())) {
+    if (!(k->http = dg__kit_http_new()) || !(k->state = dg__kit_state_new()) ||
+        !(k->inbox = dg__kit_inbox_new())) {
+        dg__kit_state_free(k->state);
         dg__kit_http_free(k->http);
         cJSON_Delete(conf);
         free(k);
@@ -723,6 +747,7 @@ dg_kit *dg_kit_new(dg_plugin_kind kind, const dg_config_field *schema, cJSON *co
 void dg_kit_stopped(dg_kit *k)
 {
     size_t armed = 0;
+    dg__kit_inbox_stopped(k); /* before the phase changes: done may answer its request */
     for (struct dg_timer *t = k->timers; t; t = t->next)
         armed += t->state == T_ARMED;
     for (size_t i = 0; i < k->n_ops; i++)
@@ -784,6 +809,7 @@ void dg_kit_free(dg_kit *k)
         free(j->text);
         free(j);
     }
+    dg__kit_inbox_free(k->inbox);
     dg__kit_state_free(k->state);
     dg__kit_http_free(k->http);
     for (size_t i = 0; i < k->n_violations; i++)

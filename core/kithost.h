@@ -12,7 +12,10 @@
  *    calls (answered or canceled?);
  *  - outbound calls are recorded (secrets masked) and answered by a scripted
  *    peer (dg_kit_peer) when the kit pumps, never inside http_request;
- *  - the clock is virtual: dg_kit_advance fires due timers.
+ *  - the clock is virtual: dg_kit_advance fires due timers;
+ *  - run_off_loop work and the durable inbox (inbox_append, the plugin's
+ *    inbox_process) behave as in the daemon, one step per turn of the
+ *    kit's loop (dg_kit_advance).
  *
  * One kit per plugin instance, one kit alive at a time (host->free and the
  * form helpers take no instance, so they reach the kit through a static);
@@ -103,8 +106,18 @@ void dg_kit_stopped(dg_kit *k);
 void dg_kit_start_failed(dg_kit *k);
 void dg_kit_destroyed(dg_kit *k);
 
+/* The plugin's inbox_process op and its `self` (NULL: the plugin has none,
+ * and inbox_append answers DG_ENOTSUP). Entries appended and not yet
+ * processed: dg_kit_inbox_waiting. See kithost_inbox.h. */
+typedef int (*dg_kit_inbox_fn)(void *self, const dg_kv *attrs, size_t n_attrs, const void *data,
+                               size_t len);
+void dg_kit_set_inbox(dg_kit *k, dg_kit_inbox_fn process, void *self);
+size_t dg_kit_inbox_waiting(dg_kit *k);
+
 /* Loop: advance first runs the done of finished run_off_loop work (whose fn
- * ran at once, on a thread of its own), then moves the clock to now + ms, firing due timers in order,
+ * ran at once, on a thread of its own), then acknowledges the inbox entries
+ * appended since the last turn and hands the acknowledged ones to
+ * inbox_process (until stop is asked for), then moves the clock to now + ms, firing due timers in order,
  * and returns how many fired (at most 10000 per call: more is a timer storm,
  * a violation). next_timer_in gives the delay to the earliest armed timer,
  * -1 if none. (The peer and dg_kit_pump are in kithost_http.h.) */
@@ -138,5 +151,6 @@ int dg__kit_guard(dg_kit *k, const char *fn);
 dg_kit *dg__kit_current(void);
 struct dg_kit_http *dg__kit_http(dg_kit *k);
 struct dg_kit_state *dg__kit_state(dg_kit *k);
+struct dg_kit_inbox *dg__kit_inbox(dg_kit *k);
 
 #endif

@@ -5,6 +5,7 @@ core_libdgcore_la_SOURCES += \
 	core/kithost.c core/kithost.h \
 	core/kithost_http.c core/kithost_http.h \
 	core/kithost_state.c core/kithost_state.h \
+	core/kithost_inbox.c core/kithost_inbox.h \
 	core/kitcheck.c core/kitcheck.h \
 	core/conformance.c core/conformance.h \
 	core/cmd_plugin_test.c

@@ -68,7 +68,8 @@ tests_sdk_broken_retry_la_CFLAGS = $(PLUGIN_CFLAGS)
 tests_sdk_broken_retry_la_LDFLAGS = $(BROKEN_LDFLAGS)
 
 # ---- tests
-SDK_TESTS = tests/sdk/test_kit tests/sdk/test_skeleton tests/sdk/test_kit_offload
+SDK_TESTS = tests/sdk/test_kit tests/sdk/test_skeleton tests/sdk/test_kit_offload \
+	tests/sdk/test_kit_inbox
 check_PROGRAMS += $(SDK_TESTS)
 TESTS += $(SDK_TESTS) tests/sdk/plugin-test-cli.sh
 EXTRA_DIST += tests/sdk/plugin-test-cli.sh plugins/sms/plugin-test.json
@@ -76,6 +77,8 @@ tests_sdk_test_kit_CFLAGS = $(TEST_CFLAGS)
 tests_sdk_test_kit_LDADD = $(TEST_LIBS)
 tests_sdk_test_kit_offload_CFLAGS = $(TEST_CFLAGS)
 tests_sdk_test_kit_offload_LDADD = $(TEST_LIBS) $(CJSON_LIBS)
+tests_sdk_test_kit_inbox_CFLAGS = $(TEST_CFLAGS)
+tests_sdk_test_kit_inbox_LDADD = $(TEST_LIBS) $(CJSON_LIBS)
 tests_sdk_test_skeleton_SOURCES = tests/sdk/test_skeleton.c tests/sdk/skeleton_module.c
 tests_sdk_test_skeleton_CPPFLAGS = $(SKELETON_CPPFLAGS)
 tests_sdk_test_skeleton_CFLAGS = $(TEST_CFLAGS)
