@@ -267,6 +267,14 @@ def row(vt, local, order, stage, channel, what, col="0"):
 COUNTRY_TZ = {"CN": "Asia/Shanghai", "ES": "Europe/Madrid", "US": "America/New_York"}
 
 
+# why a touch was not sent, in words (the touch's error_code); others print as is
+FAILED_WHY = {
+    "window_closed": "not sent: no approved WhatsApp template for this message, and the "
+                     "customer's 24-hour window is closed; the next channel takes over",
+    "131026": "not sent: the number is not on WhatsApp; the next channel takes over",
+}
+
+
 def zone_of(case):
     return case["tz"] or COUNTRY_TZ.get(case["country"] or "", "UTC")
 
@@ -314,7 +322,8 @@ class Timeline:
                     events.append((at, cs, t["stage"], t["channel"], "sent: " + self.w.text_of(t, cs),
                                    STAGE_COL.get(t["stage"], "0")))
             if name in ("read", "failed") and prev != st:
-                why = name if name == "read" else "failed %s" % (t["error_code"] or "")
+                code = t["error_code"] or ""
+                why = name if name == "read" else FAILED_WHY.get(code, "failed %s" % code)
                 events.append((t["updated_at"], cs, t["stage"], t["channel"], "· " + why, "2"))
             self.touch_state[t["id"]] = st if (st >= 2 or prev is None) else prev
         for a in self.w.query("SELECT * FROM eng_actions WHERE id > ? ORDER BY id", (self.action_from,)):

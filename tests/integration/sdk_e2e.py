@@ -185,7 +185,7 @@ def run(a, kind):
                 h.fail("the daemon exited:\n" + log())
             m = re.search(r"http_listening addr=\S+ port=(\d+)", log())
             return m and m.group(1)
-        daemon = "http://127.0.0.1:%s" % h.wait_for(port, "the daemon's port")
+        daemon = "http://127.0.0.1:%s" % h.wait_for(port, "the daemon's port", timeout=90)
         h.wait_for(lambda: "core ready" in log() or d.poll() is not None, "daemon ready")
         expect(d.poll() is None, "the daemon exited:\n" + log())
         h.http("POST", simurl + "/_sim/callbacks",

@@ -159,8 +159,11 @@ class Stack:
             if d.poll() is not None:
                 fail("the daemon exited:\n" + self.daemon_log())
             return m and m.group(1)
-        self.daemon = "http://127.0.0.1:%s" % wait_for(port, "the daemon's port")
-        wait_for(lambda: "core ready" in self.daemon_log() or d.poll() is not None, "daemon ready")
+        # a start takes well under a second; the bound is for a loaded machine
+        # (the sanitizer suite beside other jobs: once over 20 s)
+        self.daemon = "http://127.0.0.1:%s" % wait_for(port, "the daemon's port", timeout=90)
+        wait_for(lambda: "core ready" in self.daemon_log() or d.poll() is not None, "daemon ready",
+                 timeout=90)
         if d.poll() is not None:
             fail("the daemon exited:\n" + self.daemon_log())
         http("POST", self.sim + "/_sim/callbacks",
