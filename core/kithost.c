@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "kithost_config.h"
 #include "kithost_http.h"
 #include "kithost_inbox.h"
 #include "kithost_state.h"
@@ -80,6 +81,29 @@ dg_kit_state *dg__kit_state(dg_kit *k)
 dg_kit_inbox *dg__kit_inbox(dg_kit *k)
 {
     return k->inbox;
+}
+
+const cJSON *dg__kit_conf(dg_kit *k)
+{
+    return k->conf;
+}
+
+const dg_config_field *dg__kit_schema(dg_kit *k)
+{
+    return k->schema;
+}
+
+const char *dg__kit_keep(dg_kit *k, char *text)
+{
+    jtext *j;
+    if (!text || !(j = calloc(1, sizeof *j))) {
+        free(text);
+        return NULL;
+    }
+    j->text = text;
+    j->next = k->jtexts;
+    k->jtexts = j;
+    return text;
 }
 
 void dg_kit_set_inbox(dg_kit *k, dg_kit_inbox_fn process, void *self)
@@ -289,98 +313,6 @@ static const char *k_strerror(int code)
 {
     dg__kit_guard(g_kit, "strerror");
     return dg_strerror(code);
-}
-
-/* -------------------------------------------------------------- config */
-
-static const cJSON *conf_item(dg_kit *k, const char *key, const char *fn)
-{
-    int known = 0;
-    if (dg__kit_guard(k, fn) || !key)
-        return NULL;
-    for (const dg_config_field *f = k->schema; f && f->key; f++)
-        known |= strcmp(f->key, key) == 0;
-    if (!known)
-        dg_kit_note(k, "host->%s(\"%s\"): key not declared in the config schema", fn, key);
-    return cJSON_GetObjectItemCaseSensitive(k->conf, key);
-}
-
-static const char *k_instance_name(dg_instance *inst)
-{
-    return dg__kit_guard(KIT(inst), "instance_name") ? NULL : "kit";
-}
-
-static const char *k_config_string(dg_instance *inst, const char *key)
-{
-    const cJSON *v = conf_item(KIT(inst), key, "config_string");
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int k_config_int(dg_instance *inst, const char *key, int64_t *out)
-{
-    const cJSON *v = conf_item(KIT(inst), key, "config_int");
-    if (!v)
-        return DG_ENOTFOUND;
-    if (!cJSON_IsNumber(v))
-        return DG_EINVAL;
-    *out = (int64_t)v->valuedouble;
-    return 0;
-}
-
-static int k_config_bool(dg_instance *inst, const char *key, int *out)
-{
-    const cJSON *v = conf_item(KIT(inst), key, "config_bool");
-    if (!v)
-        return DG_ENOTFOUND;
-    if (!cJSON_IsBool(v))
-        return DG_EINVAL;
-    *out = cJSON_IsTrue(v);
-    return 0;
-}
-
-static int k_config_double(dg_instance *inst, const char *key, double *out)
-{
-    const cJSON *v = conf_item(KIT(inst), key, "config_double");
-    if (!v)
-        return DG_ENOTFOUND;
-    if (!cJSON_IsNumber(v))
-        return DG_EINVAL;
-    *out = v->valuedouble;
-    return 0;
-}
-
-static size_t k_config_array_len(dg_instance *inst, const char *key)
-{
-    const cJSON *v = conf_item(KIT(inst), key, "config_array_len");
-    return cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 0;
-}
-
-static const char *k_config_array_string(dg_instance *inst, const char *key, size_t idx)
-{
-    const cJSON *v = conf_item(KIT(inst), key, "config_array_string");
-    const cJSON *e = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, (int)idx) : NULL;
-    return cJSON_IsString(e) ? e->valuestring : NULL;
-}
-
-static const char *k_config_json(dg_instance *inst, const char *key)
-{
-    dg_kit *k = KIT(inst);
-    const cJSON *v = conf_item(k, key, "config_json");
-    jtext *j;
-    if (!v || !(j = calloc(1, sizeof *j)))
-        return NULL;
-    if (!(j->text = cJSON_PrintUnformatted(v))) {
-        free(j);
-        return NULL;
-    }
-    j->next = k->jtexts;
-    k->jtexts = j;
-    return j->text;
-}
-
-static const char *k_public_url(dg_instance *inst)
-{
-    return dg__kit_guard(KIT(inst), "public_url") ? NULL : "https://duegate-kit.example";
 }
 
 /* ----------------------------------------------------------------- ops */
@@ -656,15 +588,15 @@ static const dg_host kit_host = {
     .abi_minor = DG_ABI_MINOR,
     .log = k_log,
     .strerror = k_strerror,
-    .instance_name = k_instance_name,
-    .config_string = k_config_string,
-    .config_int = k_config_int,
-    .config_bool = k_config_bool,
-    .config_double = k_config_double,
-    .config_array_len = k_config_array_len,
-    .config_array_string = k_config_array_string,
-    .config_json = k_config_json,
-    .public_url = k_public_url,
+    .instance_name = dg__kit_instance_name,
+    .config_string = dg__kit_config_string,
+    .config_int = dg__kit_config_int,
+    .config_bool = dg__kit_config_bool,
+    .config_double = dg__kit_config_double,
+    .config_array_len = dg__kit_config_array_len,
+    .config_array_string = dg__kit_config_array_string,
+    .config_json = dg__kit_config_json,
+    .public_url = dg__kit_public_url,
     .complete = k_complete,
     .now_ms = k_now_ms,
     .timer_start = k_timer_start,

@@ -145,12 +145,17 @@ int dg_kit_has_secret(dg_kit *k, const char *s);
 
 /* Internal to the kit (kithost*.c): the check every host
  * slot starts with (loop thread; nothing after stop but host->free),
- * returning 1 when the call must be ignored; the live kit; its HTTP side
- * and its state store. */
+ * returning 1 when the call must be ignored; the live kit; its HTTP side,
+ * state store, inbox and configuration. */
 int dg__kit_guard(dg_kit *k, const char *fn);
 dg_kit *dg__kit_current(void);
 struct dg_kit_http *dg__kit_http(dg_kit *k);
 struct dg_kit_state *dg__kit_state(dg_kit *k);
 struct dg_kit_inbox *dg__kit_inbox(dg_kit *k);
+const cJSON *dg__kit_conf(dg_kit *k);
+const dg_config_field *dg__kit_schema(dg_kit *k);
+/* Keep `text` (malloc'd; NULL allowed) until dg_kit_free; returns it, or
+ * NULL (text freed) on no memory. */
+const char *dg__kit_keep(dg_kit *k, char *text);
 
 #endif

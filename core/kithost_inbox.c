@@ -3,10 +3,10 @@
 #include <string.h>
 
 #include "error.h"
+#include "inbox.h"
 #include "kithost_inbox.h"
 
 #define KIT(inst) ((dg_kit *)(void *)(inst))
-#define KIT_INBOX_MAX_ENTRY (32u << 20) /* as the daemon's journal */
 #define KIT_INBOX_RETRIES_NOTED 3
 
 typedef struct kentry {
@@ -77,12 +77,12 @@ static kentry *entry_copy(const dg_kv *attrs, size_t n_attrs, const void *data, 
         entry_free(e);
         return NULL;
     }
-    for (size_t i = 0; i < n_attrs; i++, e->n_attrs++) {
+    e->n_attrs = n_attrs; /* all NULL until copied: entry_free copes */
+    for (size_t i = 0; i < n_attrs; i++) {
         e->attrs[i].key = strdup(attrs[i].key);
         e->attrs[i].value = strdup(attrs[i].value ? attrs[i].value : "");
         e->attrs[i].flags = attrs[i].flags;
         if (!e->attrs[i].key || !e->attrs[i].value) {
-            e->n_attrs++;
             entry_free(e);
             return NULL;
         }
@@ -110,7 +110,7 @@ int dg__kit_inbox_append(dg_instance *inst, const dg_kv *attrs, size_t n_attrs, 
             return DG_EINVAL;
         size += strlen(attrs[i].key) + (attrs[i].value ? strlen(attrs[i].value) : 0);
     }
-    if (size > KIT_INBOX_MAX_ENTRY)
+    if (size > DG_INBOX_MAX_ENTRY) /* what the daemon's journal takes */
         return DG_EINVAL;
     kentry *e = entry_copy(attrs, n_attrs, data, len);
     if (!e)
