@@ -5,7 +5,8 @@ the earliest persona due time delivers WhatsApp statuses signed
 X-Hub-Signature-256 and Twilio status callbacks signed X-Twilio-Signature;
 a Shopify webhook answered 500 is retried with the same ids and payload
 (retry 1 is due one virtual minute later); the control API's manual-only
-clock route refuses a scaled clock. Waits are bounded polls in real time."""
+clock route refuses a scaled clock; a bad clock anchor is refused at start.
+Waits are bounded polls in real time."""
 import base64
 import hashlib
 import hmac
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 import urllib.request
 
@@ -50,13 +52,37 @@ def got(prefix):
         return [g for g in GOT if g[0].startswith(prefix)]
 
 
+def config_error(d, clock, needle):
+    """The simulator refuses a bad clock with a one-line message and exits."""
+    path = os.path.join(d, "bad.json")
+    with open(path, "w") as f:
+        json.dump({"listen": "127.0.0.1:0", "clock": clock}, f)
+    r = subprocess.run([os.path.join(h.TOP_B, "sim/duegate-sim"), "-c", path],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode == 0 or needle not in r.stderr:
+        h.fail("clock %r: expected an error naming %r, got rc=%d %r"
+               % (clock, needle, r.returncode, r.stderr))
+
+
 def main():
+    d0 = tempfile.mkdtemp(prefix="dg_sim_cfg_")
+    config_error(d0, {"mode": "scaled", "rate": 60, "anchor": "noon"},
+                 "clock.anchor: an ISO 8601 time")
+    config_error(d0, {"mode": "manual", "start": h.START, "anchor": "2026-11-24T10:00:00Z"},
+                 "clock.anchor: only a scaled clock has an anchor")
+    os.unlink(os.path.join(d0, "bad.json"))
+    os.rmdir(d0)
+    now = time.time()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     base = "http://127.0.0.1:%d" % srv.server_address[1]
     d = tempfile.mkdtemp(prefix="dg_sim_")
     cfg = {"listen": "127.0.0.1:0", "seed": 3,
-           "clock": {"mode": "scaled", "rate": 600, "start": h.START},
+           # anchored now: the same clock as counting from the start (the demo
+           # anchors the simulator and the daemon to one instant)
+           "clock": {"mode": "scaled", "rate": 600, "start": h.START,
+                     "anchor": "%s.%03dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)),
+                                             int(now * 1000) % 1000)},
            "whatsapp": {"phone_number_id": h.WA_PHONE_ID, "access_token": h.WA_TOKEN,
                         "app_secret": h.WA_SECRET, "callback_url": base + "/wa",
                         "templates": [{"name": "t1", "language": "en", "params": 1}]},
